@@ -1,0 +1,13 @@
+# aegis_module(<name> PUBLIC <libs...> PRIVATE <libs...>)
+# One static library per src/<name> folder, built from its *.cc files.
+function(aegis_module name)
+  cmake_parse_arguments(M "" "" "PUBLIC;PRIVATE" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
+  if(sources)
+    add_library(aegis_${name} STATIC ${sources})
+    target_link_libraries(aegis_${name} PUBLIC aegis_options ${M_PUBLIC} PRIVATE ${M_PRIVATE})
+  else()
+    add_library(aegis_${name} INTERFACE)
+    target_link_libraries(aegis_${name} INTERFACE aegis_options ${M_PUBLIC})
+  endif()
+endfunction()

@@ -1,0 +1,54 @@
+// Token-bucket rate limiter keyed by string (SecretId+action, client address).
+// Memory is bounded: at most `max_buckets` keys are kept; the least recently
+// used bucket is evicted first (an evicted key starts again with a full bucket,
+// which is the safe direction for a bounded table; see docs/SECURITY.md).
+// Time comes from the injected Clock. Thread-safe (internal mutex).
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/clock.h"
+
+namespace aegis::auth {
+
+class RateLimiter {
+ public:
+  struct Options {
+    double rate_per_s = 10;  // refill rate
+    double burst = 20;       // bucket capacity
+    size_t max_buckets = 100000;
+  };
+
+  RateLimiter(const Clock& clock, Options options);
+
+  // Takes `cost` tokens for `key`; false (nothing taken) when not enough.
+  bool TryAcquire(std::string_view key, double cost = 1.0);
+  // Takes tokens even if it drives the bucket negative (penalties, e.g. a failed
+  // signature after the request was admitted). Never blocks.
+  void Penalize(std::string_view key, double cost);
+  // Seconds until `cost` tokens are available (for Retry-After).
+  double SecondsUntilAvailable(std::string_view key, double cost = 1.0);
+
+  size_t bucket_count() const;
+
+ private:
+  struct Bucket {
+    double tokens;
+    int64_t last_ms;
+    std::list<std::string>::iterator lru;
+  };
+  Bucket& TouchLocked(std::string_view key);
+
+  const Clock& clock_;
+  Options options_;
+  mutable std::mutex mu_;
+  std::list<std::string> lru_;  // front = most recently used
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+}  // namespace aegis::auth
