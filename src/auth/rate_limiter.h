@@ -31,7 +31,8 @@ class RateLimiter {
   // Takes tokens even if it drives the bucket negative (penalties, e.g. a failed
   // signature after the request was admitted). Never blocks.
   void Penalize(std::string_view key, double cost);
-  // Seconds until `cost` tokens are available (for Retry-After).
+  // Seconds until `cost` tokens are available (for Retry-After); +infinity when
+  // `cost` exceeds the burst or the rate is 0. Does not create a bucket.
   double SecondsUntilAvailable(std::string_view key, double cost = 1.0);
 
   size_t bucket_count() const;

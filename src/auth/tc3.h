@@ -30,9 +30,9 @@ struct Tc3Authorization {
 Result<Tc3Authorization> ParseTc3Authorization(std::string_view header);
 
 struct Tc3Request {
-  std::string method;  // "POST"
-  std::string path;    // "/"
-  std::string query;   // canonical query string ("" for POST)
+  std::string method;                          // "POST"
+  std::string path;                            // "/"
+  std::string query;                           // canonical query string ("" for POST)
   std::map<std::string, std::string> headers;  // lowercased name -> value as sent
   std::string body;
 };
@@ -53,8 +53,7 @@ std::string Tc3AuthorizationHeader(const Tc3Request& request,
 // UTC date, that every signed header is present, and the signature (also
 // retried with the `host` value stripped of its port, a real SDK quirk).
 Status VerifyTc3(const Tc3Request& request, const Tc3Authorization& auth,
-                 std::string_view secret_key, int64_t timestamp, int64_t now,
-                 int64_t tolerance_s);
+                 std::string_view secret_key, int64_t timestamp, int64_t now, int64_t tolerance_s);
 
 // "2026-11-22" for a unix timestamp (UTC).
 std::string Tc3Date(int64_t timestamp);

@@ -42,7 +42,7 @@ struct PrivateMapKey {
   uint8_t version = 0;  // 0: numeric room, 1: string room
   std::string account;  // user id
   uint32_t sdkappid = 0;
-  uint32_t room_id = 0;  // 0 for string rooms
+  uint32_t room_id = 0;    // 0 for string rooms
   uint32_t expire_at = 0;  // absolute unix time
   uint32_t privilege_map = 0;
   uint32_t account_type = 0;
@@ -60,9 +60,9 @@ struct UserSigInfo {
   std::string identifier;
   uint32_t sdkappid = 0;
   int64_t time = 0;
-  int64_t expire = 0;  // seconds after time
+  int64_t expire = 0;                            // seconds after time
   std::optional<PrivateMapKey> private_map_key;  // when TLS.userbuf present
-  size_t matched_key_index = 0;  // which of the candidate keys verified it
+  size_t matched_key_index = 0;                  // which of the candidate keys verified it
 };
 
 struct UserSigGenParams {
@@ -78,7 +78,8 @@ struct UserSigGenParams {
 Result<std::string> GenUserSig(const UserSigGenParams& params);
 
 // Decodes without checking the signature or expiry (for `usersig verify`
-// output and diagnostics). Errors: usersig_malformed, usersig_bad_version.
+// output and diagnostics). Errors: usersig_malformed, usersig_bad_version,
+// privatemapkey_malformed (TLS.userbuf is base64 but not a valid userbuf).
 Result<UserSigInfo> DecodeUserSig(std::string_view ticket);
 
 struct UserSigCheck {

@@ -1,11 +1,11 @@
 #include "core/config.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <functional>
-
-#include <toml++/toml.h>
 
 extern char** environ;  // NOLINT
 
@@ -45,9 +45,9 @@ Binding Int(std::string section, std::string key, std::string meaning, Get get, 
     int64_t out = 0;
     const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
     if (ec != std::errc() || ptr != v.data() + v.size() || out < min || out > max) {
-      return BadValue(name, v,
-                      ("an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]")
-                          .c_str());
+      return BadValue(
+          name, v,
+          ("an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]").c_str());
     }
     *get(c) = out;
     return Status::Ok();
@@ -86,7 +86,8 @@ Binding Bool(std::string section, std::string key, std::string meaning, Get get)
   const std::string name = section + "." + key;
   b.set = [get, name](Config& c, const std::string& v) {
     std::string l = v;
-    std::transform(l.begin(), l.end(), l.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    std::transform(l.begin(), l.end(), l.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
     if (l == "true" || l == "1" || l == "yes" || l == "on") {
       *get(c) = true;
     } else if (l == "false" || l == "0" || l == "no" || l == "off") {
@@ -101,31 +102,53 @@ Binding Bool(std::string section, std::string key, std::string meaning, Get get)
 
 const std::vector<Binding>& Bindings() {
   static const std::vector<Binding> bindings = {
-      Str("server", "listen", "HTTPS listen address HOST:PORT (REST API, health, metrics; later WSS, console, demo). Port 0 picks a free port.",
+      Str("server", "listen",
+          "HTTPS listen address HOST:PORT (REST API, health, metrics; later WSS, console, demo). "
+          "Port 0 picks a free port.",
           [](Config& c) { return &c.server.listen; }),
-      Str("server", "data_dir", "Directory for the SQLite store, master key file, TLS certificate and per-application databases.",
+      Str("server", "data_dir",
+          "Directory for the SQLite store, master key file, TLS certificate and per-application "
+          "databases.",
           [](Config& c) { return &c.server.data_dir; }),
-      Int("server", "shutdown_grace_ms", "On SIGTERM/SIGINT, how long in-flight requests may take to finish before connections are closed.",
+      Int(
+          "server", "shutdown_grace_ms",
+          "On SIGTERM/SIGINT, how long in-flight requests may take to finish before connections "
+          "are closed.",
           [](Config& c) { return &c.server.shutdown_grace_ms; }, 0, 600000),
-      Int("server", "max_body_bytes", "Largest accepted HTTP request body; larger bodies are refused with 413.",
+      Int(
+          "server", "max_body_bytes",
+          "Largest accepted HTTP request body; larger bodies are refused with 413.",
           [](Config& c) { return &c.server.max_body_bytes; }, 1024, 64 << 20),
-      Int("server", "max_connections", "Concurrent HTTPS connections accepted; further connections are closed at once.",
+      Int(
+          "server", "max_connections",
+          "Concurrent HTTPS connections accepted; further connections are closed at once.",
           [](Config& c) { return &c.server.max_connections; }, 1, 1000000),
-      Int("server", "request_timeout_ms", "A connection that does not deliver a complete request within this time is closed.",
+      Int(
+          "server", "request_timeout_ms",
+          "A connection that does not deliver a complete request within this time is closed.",
           [](Config& c) { return &c.server.request_timeout_ms; }, 100, 600000),
-      Str("tls", "cert", "PEM certificate chain for the HTTPS listener. Empty: a self-signed certificate for localhost/127.0.0.1 is generated into data_dir on first start.",
+      Str("tls", "cert",
+          "PEM certificate chain for the HTTPS listener. Empty: a self-signed certificate for "
+          "localhost/127.0.0.1 is generated into data_dir on first start.",
           [](Config& c) { return &c.tls.cert; }),
-      Str("tls", "key", "PEM private key matching tls.cert.",
-          [](Config& c) { return &c.tls.key; }),
+      Str("tls", "key", "PEM private key matching tls.cert.", [](Config& c) { return &c.tls.key; }),
       Str("log", "level", "Minimum log level: debug, info, warn or error.",
           [](Config& c) { return &c.log.level; }),
-      Str("keyring", "master_key_file", "Master key (KEK) file, mode 0600. Empty: <data_dir>/master.key. The env variable AEGIS_MASTER_KEY_FILE is also honoured.",
+      Str("keyring", "master_key_file",
+          "Master key (KEK) file, mode 0600. Empty: <data_dir>/master.key. The env variable "
+          "AEGIS_MASTER_KEY_FILE is also honoured.",
           [](Config& c) { return &c.keyring.master_key_file; }),
-      Int("usersig", "clock_skew_s", "Seconds of clock difference allowed when checking a UserSig's TLS.time/TLS.expire.",
+      Int(
+          "usersig", "clock_skew_s",
+          "Seconds of clock difference allowed when checking a UserSig's TLS.time/TLS.expire.",
           [](Config& c) { return &c.usersig.clock_skew_s; }, 0, 86400),
-      Int("api", "timestamp_tolerance_s", "REST requests whose X-TC-Timestamp differs from server time by more than this are rejected (AuthFailure.SignatureExpire).",
+      Int(
+          "api", "timestamp_tolerance_s",
+          "REST requests whose X-TC-Timestamp differs from server time by more than this are "
+          "rejected (AuthFailure.SignatureExpire).",
           [](Config& c) { return &c.api.timestamp_tolerance_s; }, 1, 86400),
-      Float("api", "secret_action_rate", "Sustained REST requests per second allowed per SecretId per action.",
+      Float("api", "secret_action_rate",
+            "Sustained REST requests per second allowed per SecretId per action.",
             [](Config& c) { return &c.api.secret_action_rate; }),
       Float("api", "secret_action_burst", "Burst size of the per-SecretId-per-action token bucket.",
             [](Config& c) { return &c.api.secret_action_burst; }),
@@ -133,15 +156,26 @@ const std::vector<Binding>& Bindings() {
             [](Config& c) { return &c.api.address_rate; }),
       Float("api", "address_burst", "Burst size of the per-address token bucket.",
             [](Config& c) { return &c.api.address_burst; }),
-      Float("api", "auth_failure_cost", "Tokens a request with a failed signature costs in the per-address bucket (failed attempts are throttled harder).",
+      Float("api", "auth_failure_cost",
+            "Tokens a request with a failed signature costs in the per-address bucket (failed "
+            "attempts are throttled harder).",
             [](Config& c) { return &c.api.auth_failure_cost; }),
-      Int("api", "max_buckets", "Upper bound on rate-limit buckets kept in memory per limiter; least recently used buckets are evicted.",
+      Int(
+          "api", "max_buckets",
+          "Upper bound on rate-limit buckets kept in memory per limiter; least recently used "
+          "buckets are evicted.",
           [](Config& c) { return &c.api.max_buckets; }, 16, 100000000),
-      Bool("demo", "enabled", "On an empty data dir, create a demo account, application and API secret and print their credentials once.",
+      Bool("demo", "enabled",
+           "On an empty data dir, create a demo account, application and API secret and print "
+           "their credentials once.",
            [](Config& c) { return &c.demo.enabled; }),
-      Int("media", "workers", "Media worker threads (one UDP port each). 0: one per CPU core. Used by the media plane.",
+      Int(
+          "media", "workers",
+          "Media worker threads (one UDP port each). 0: one per CPU core. Used by the media plane.",
           [](Config& c) { return &c.media.workers; }, 0, 256),
-      Int("media", "udp_port_base", "UDP port of media worker 0; worker i listens on udp_port_base + i.",
+      Int(
+          "media", "udp_port_base",
+          "UDP port of media worker 0; worker i listens on udp_port_base + i.",
           [](Config& c) { return &c.media.udp_port_base; }, 1, 65535),
       Str("media", "announced_ip", "IP address announced in ICE candidates.",
           [](Config& c) { return &c.media.announced_ip; }),
@@ -193,8 +227,9 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
       if (desc.find("File could not be opened") != std::string::npos) {
         return Status::Error("config_file_unreadable", "cannot read config file " + sources.file);
       }
-      return Status::Error("config_parse_error",
-                           sources.file + ":" + std::to_string(e.source().begin.line) + ": " + desc);
+      return Status::Error(
+          "config_parse_error",
+          sources.file + ":" + std::to_string(e.source().begin.line) + ": " + desc);
     }
     for (const auto& [section_name, section_node] : table) {
       const std::string section(section_name.str());

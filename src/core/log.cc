@@ -89,9 +89,8 @@ bool Logger::IsSecretFieldName(std::string_view name) {
   const std::string n = Lower(name);
   // Identifiers of credentials are fine to log (masked): SecretId, key_id, KeyVersion.
   if (n.ends_with("id") || n.ends_with("_version") || n.ends_with("version")) return false;
-  static const char* const kSecretWords[] = {"key",   "secret", "sig",           "password",
-                                             "passwd", "token", "authorization", "otp",
-                                             "credential"};
+  static const char* const kSecretWords[] = {"key",   "secret",        "sig", "password",  "passwd",
+                                             "token", "authorization", "otp", "credential"};
   return std::any_of(std::begin(kSecretWords), std::end(kSecretWords),
                      [&](const char* w) { return n.find(w) != std::string::npos; });
 }

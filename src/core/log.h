@@ -12,11 +12,10 @@
 #include <functional>
 #include <initializer_list>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 namespace aegis {
 

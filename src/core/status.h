@@ -37,7 +37,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}       // NOLINT(google-explicit-constructor)
   Result(Status error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -59,8 +59,8 @@ class [[nodiscard]] Result {
 }  // namespace aegis
 
 // Propagates a non-OK Status from an expression returning Status.
-#define AEGIS_RETURN_IF_ERROR(expr)       \
-  do {                                    \
-    ::aegis::Status aegis_status_ = (expr); \
+#define AEGIS_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::aegis::Status aegis_status_ = (expr);        \
     if (!aegis_status_.ok()) return aegis_status_; \
   } while (0)

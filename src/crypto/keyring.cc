@@ -52,7 +52,8 @@ Result<Bytes> Dek::Seal(std::string_view context, std::span<const uint8_t> plain
   Bytes out;
   out.reserve(kSealHeader + sealed->size());
   out.push_back(kSealFormat);
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(version_ >> shift));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<uint8_t>(version_ >> shift));
   out.insert(out.end(), sealed->begin(), sealed->end());
   return out;
 }
@@ -69,8 +70,8 @@ Result<Bytes> Dek::Open(std::string_view context, std::span<const uint8_t> seale
   auto version = SealedVersion(sealed);
   if (!version.ok()) return version.status();
   if (*version != version_) {
-    return Status::Error("crypto_wrong_key_version", "value was sealed with DEK version " +
-                                                         std::to_string(*version));
+    return Status::Error("crypto_wrong_key_version",
+                         "value was sealed with DEK version " + std::to_string(*version));
   }
   const std::string aad = BoundContext(context, version_);
   return AesGcmOpen(key_, AsBytes(aad), sealed.subspan(kSealHeader));
@@ -85,8 +86,8 @@ std::string FieldContext(std::string_view owner, std::string_view table, std::st
 
 // ---- FileMasterKeyProvider ----
 
-Result<std::unique_ptr<FileMasterKeyProvider>> FileMasterKeyProvider::Open(
-    const std::string& path, bool create_if_missing) {
+Result<std::unique_ptr<FileMasterKeyProvider>> FileMasterKeyProvider::Open(const std::string& path,
+                                                                           bool create_if_missing) {
   std::unique_ptr<FileMasterKeyProvider> p(new FileMasterKeyProvider(path));
   std::lock_guard<std::mutex> lock(p->mu_);
   struct stat st {};
@@ -111,9 +112,9 @@ Status FileMasterKeyProvider::LoadLocked() {
   struct stat st {};
   if (::stat(path_.c_str(), &st) != 0) return Io("cannot stat", path_);
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    return Status::Error("keyring_file_permissions",
-                         "master key file " + path_ +
-                             " is accessible by group or others; run: chmod 600 " + path_);
+    return Status::Error(
+        "keyring_file_permissions",
+        "master key file " + path_ + " is accessible by group or others; run: chmod 600 " + path_);
   }
   std::ifstream in(path_);
   if (!in) return Io("cannot read", path_);
@@ -154,7 +155,8 @@ Status FileMasterKeyProvider::SaveLocked() {
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return Io("cannot create", tmp);
   std::string text = "# Aegis master key (KEK). Keep secret, keep backed up, mode 0600.\n";
-  for (const auto& [v, k] : keks_) text += "aegis-kek v" + std::to_string(v) + " " + HexEncode(k) + "\n";
+  for (const auto& [v, k] : keks_)
+    text += "aegis-kek v" + std::to_string(v) + " " + HexEncode(k) + "\n";
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
                   ::fsync(fd) == 0;
   SecureZero(std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size()));

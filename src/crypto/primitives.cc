@@ -61,16 +61,16 @@ Digest256 Sha256(std::span<const uint8_t> data) {
 Digest256 HmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> data) {
   Digest256 out;
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(),
-       out.data(), &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out.data(),
+       &len);
   return out;
 }
 
 std::array<uint8_t, 20> HmacSha1(std::span<const uint8_t> key, std::span<const uint8_t> data) {
   std::array<uint8_t, 20> out;
   unsigned int len = 0;
-  HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), data.data(), data.size(),
-       out.data(), &len);
+  HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out.data(),
+       &len);
   return out;
 }
 

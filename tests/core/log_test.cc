@@ -55,11 +55,12 @@ TEST(Logger, WritesOneJsonObjectPerLine) {
 TEST(Logger, SecretsNeverReachTheSink) {
   LogCapture cap;
   // As named fields...
-  LogInfo("auth", "request", {{"app_key", kAppKey},
-                              {"SecretKey", kSecretKey},
-                              {"userSig", kUserSig},
-                              {"password", kPassword},
-                              {"authorization", "TC3-HMAC-SHA256 Signature=" + kTc3Signature}});
+  LogInfo("auth", "request",
+          {{"app_key", kAppKey},
+           {"SecretKey", kSecretKey},
+           {"userSig", kUserSig},
+           {"password", kPassword},
+           {"authorization", "TC3-HMAC-SHA256 Signature=" + kTc3Signature}});
   // ...inside free text and under innocent field names...
   LogWarn("api", "bad request with key " + kAppKey + " and sig " + kUserSig,
           {{"detail", "Signature=" + kTc3Signature + " secret " + kSecretKey},
@@ -73,9 +74,10 @@ TEST(Logger, SecretsNeverReachTheSink) {
 
 TEST(Logger, IdentifiersOfCredentialsStayReadable) {
   LogCapture cap;
-  LogInfo("api", "auth failed", {{"SecretId", MaskCredentialId("AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE")},
-                                 {"user", MaskUserId("alice_example")},
-                                 {"ip", MaskIp("10.1.2.3")}});
+  LogInfo("api", "auth failed",
+          {{"SecretId", MaskCredentialId("AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE")},
+           {"user", MaskUserId("alice_example")},
+           {"ip", MaskIp("10.1.2.3")}});
   const auto j = nlohmann::json::parse(cap.lines().at(0));
   EXPECT_EQ(j["SecretId"], "AKID***LE");
   EXPECT_EQ(j["user"], "al***le");

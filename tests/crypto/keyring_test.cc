@@ -102,8 +102,7 @@ TEST_F(KeyringTest, MasterRotationRewrapAndRetire) {
   ASSERT_TRUE(rewrapped.ok());
   EXPECT_EQ(rewrapped->kek_version, 2u);
   ASSERT_TRUE(kr->master().Retire(2).ok());
-  EXPECT_EQ(kr->UnwrapDek("audit", 1, made->second).status().code(),
-            "keyring_unknown_kek_version");
+  EXPECT_EQ(kr->UnwrapDek("audit", 1, made->second).status().code(), "keyring_unknown_kek_version");
   auto back = kr->UnwrapDek("audit", 1, *rewrapped);
   ASSERT_TRUE(back.ok());
   EXPECT_TRUE(ConstantTimeEqual(back->key(), made->first.key()));
