@@ -11,7 +11,7 @@ std::string FormatUtcMillis(int64_t unix_millis) {
   gmtime_r(&secs, &tm);
   char buf[40];
   const size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof(buf) - n, ".%03dZ", static_cast<int>(unix_millis % 1000));
+  (void)std::snprintf(buf + n, sizeof(buf) - n, ".%03dZ", static_cast<int>(unix_millis % 1000));
   return buf;
 }
 

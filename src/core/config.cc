@@ -23,10 +23,10 @@ Status BadValue(const std::string& name, const std::string& value, const char* w
 }
 
 template <typename Get>
-Binding Str(std::string section, std::string key, std::string meaning, Get get) {
+Binding Str(const std::string& section, const std::string& key, std::string meaning, Get get) {
   Binding b;
   Config defaults;
-  b.key = {section, key, "string", *get(defaults), meaning};
+  b.key = {section, key, "string", *get(defaults), std::move(meaning)};
   b.set = [get](Config& c, const std::string& v) {
     *get(c) = v;
     return Status::Ok();
@@ -35,11 +35,11 @@ Binding Str(std::string section, std::string key, std::string meaning, Get get) 
 }
 
 template <typename Get>
-Binding Int(std::string section, std::string key, std::string meaning, Get get, int64_t min,
-            int64_t max) {
+Binding Int(const std::string& section, const std::string& key, std::string meaning, Get get,
+            int64_t min, int64_t max) {
   Binding b;
   Config defaults;
-  b.key = {section, key, "int", std::to_string(*get(defaults)), meaning};
+  b.key = {section, key, "int", std::to_string(*get(defaults)), std::move(meaning)};
   const std::string name = section + "." + key;
   b.set = [get, min, max, name](Config& c, const std::string& v) {
     int64_t out = 0;
@@ -56,13 +56,13 @@ Binding Int(std::string section, std::string key, std::string meaning, Get get, 
 }
 
 template <typename Get>
-Binding Float(std::string section, std::string key, std::string meaning, Get get) {
+Binding Float(const std::string& section, const std::string& key, std::string meaning, Get get) {
   Binding b;
   Config defaults;
   std::string def = std::to_string(*get(defaults));
   def.erase(def.find_last_not_of('0') + 1);
   if (!def.empty() && def.back() == '.') def.pop_back();
-  b.key = {section, key, "float", def, meaning};
+  b.key = {section, key, "float", def, std::move(meaning)};
   const std::string name = section + "." + key;
   b.set = [get, name](Config& c, const std::string& v) {
     try {
@@ -79,10 +79,10 @@ Binding Float(std::string section, std::string key, std::string meaning, Get get
 }
 
 template <typename Get>
-Binding Bool(std::string section, std::string key, std::string meaning, Get get) {
+Binding Bool(const std::string& section, const std::string& key, std::string meaning, Get get) {
   Binding b;
   Config defaults;
-  b.key = {section, key, "bool", *get(defaults) ? "true" : "false", meaning};
+  b.key = {section, key, "bool", *get(defaults) ? "true" : "false", std::move(meaning)};
   const std::string name = section + "." + key;
   b.set = [get, name](Config& c, const std::string& v) {
     std::string l = v;
@@ -232,7 +232,7 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
           sources.file + ":" + std::to_string(e.source().begin.line) + ": " + desc);
     }
     for (const auto& [section_name, section_node] : table) {
-      const std::string section(section_name.str());
+      std::string section(section_name.str());
       const toml::table* section_table = section_node.as_table();
       if (section_table == nullptr) {
         return Status::Error("config_unknown_key",
@@ -243,7 +243,7 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
         const Binding* b = find(section, key);
         if (b == nullptr) {
           return Status::Error("config_unknown_key",
-                               sources.file + ": unknown key " + section + "." + key);
+                               sources.file + ": unknown key " + section.append(".").append(key));
         }
         AEGIS_RETURN_IF_ERROR(b->set(config, TomlValueToString(value)));
       }

@@ -118,7 +118,7 @@ void Logger::Log(LogLevel level, std::string_view component, std::string_view ms
   if (sink) {
     sink(text);
   } else {
-    std::fprintf(stderr, "%s\n", text.c_str());
+    (void)std::fprintf(stderr, "%s\n", text.c_str());
   }
 }
 

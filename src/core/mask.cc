@@ -47,8 +47,8 @@ std::string MaskUserId(std::string_view id) {
   return "***";
 }
 
-std::string MaskIp(std::string_view raw) {
-  const std::string addr(StripPort(raw));
+std::string MaskIp(std::string_view ip) {
+  const std::string addr(StripPort(ip));
   unsigned char buf[16];
   if (inet_pton(AF_INET, addr.c_str(), buf) == 1) {
     return std::to_string(buf[0]) + "." + std::to_string(buf[1]) + ".*.*";
@@ -59,7 +59,8 @@ std::string MaskIp(std::string_view raw) {
       return std::to_string(buf[12]) + "." + std::to_string(buf[13]) + ".*.*";
     }
     char out[32];
-    std::snprintf(out, sizeof(out), "%x:%x:*", (buf[0] << 8) | buf[1], (buf[2] << 8) | buf[3]);
+    (void)std::snprintf(out, sizeof(out), "%x:%x:*", (buf[0] << 8) | buf[1],
+                        (buf[2] << 8) | buf[3]);
     return out;
   }
   return "*";

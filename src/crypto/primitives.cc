@@ -14,7 +14,7 @@ namespace aegis::crypto {
 void RandomBytes(std::span<uint8_t> out) {
   if (out.empty()) return;
   if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) {
-    std::fputs("fatal: CSPRNG failure\n", stderr);
+    (void)std::fputs("fatal: CSPRNG failure\n", stderr);
     std::abort();
   }
 }
