@@ -110,7 +110,9 @@ struct AuditVerifyReport {
   bool ok = true;
   uint64_t records = 0;
   uint64_t first_bad_seq = 0;  // when !ok
-  std::string problem;         // "modified" | "removed" | "inserted" | "reordered" | "bad_mac" ...
+  // "modified" | "removed" | "inserted" | "reordered" | "bad_mac" | "truncated" |
+  // "checkpoint_bad_mac" | "checkpoint_missing"
+  std::string problem;
 };
 
 class AuditLog {
