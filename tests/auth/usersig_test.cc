@@ -331,12 +331,25 @@ TEST_F(OfficialTickets, TamperedFieldsFailTheMac) {
 TEST_F(OfficialTickets, FlippingAnyTicketCharacterNeverVerifies) {
   const std::string original = Ticket("plain");
   const int64_t now = IssuedAt(original) + 10;
+  const Result<UserSigInfo> base = VerifyUserSig(original, Check("alice_01", now));
+  ASSERT_TRUE(base.ok());
+  size_t accepted = 0;
   for (size_t i = 0; i < original.size(); ++i) {
     std::string t = original;
     t[i] = t[i] == 'x' ? 'y' : 'x';
     Result<UserSigInfo> r = VerifyUserSig(t, Check("alice_01", now));
-    EXPECT_FALSE(r.ok()) << "position " << i;
+    if (!r.ok()) continue;
+    // Deflate ignores the unused padding bits of its last byte, so a flip there
+    // inflates to the very same signed JSON. That is not a forgery: the content
+    // must be identical, and only a handful of trailing positions may do it.
+    ++accepted;
+    EXPECT_GE(i + 16, original.size()) << "position " << i;
+    EXPECT_EQ(r->identifier, base->identifier);
+    EXPECT_EQ(r->sdkappid, base->sdkappid);
+    EXPECT_EQ(r->time, base->time);
+    EXPECT_EQ(r->expire, base->expire);
   }
+  EXPECT_LE(accepted, 2u);
 }
 
 // ---- Aegis-generated tickets checked by the official library ----

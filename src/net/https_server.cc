@@ -1,0 +1,602 @@
+#include "net/https_server.h"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cctype>
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "core/log.h"
+#include "core/mask.h"
+#include "crypto/primitives.h"
+#include "net/tls_policy.h"
+
+namespace aegis::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using beast::error_code;
+
+constexpr const char* kTag = "net";
+// How long a closing connection may take to exchange close_notify or to
+// drain what the client is still sending after an early error response.
+constexpr std::chrono::milliseconds kCloseTimeout{1000};
+// Bytes discarded at most while draining before close (see LingerClose).
+constexpr size_t kMaxDrainBytes = 1 << 20;
+// Back-off after a failing accept (e.g. EMFILE) so the loop does not spin.
+constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+// Error bodies use the API's response envelope (TC3 style) so API clients
+// parse them like any other error.
+std::string ErrorBody(std::string_view code, std::string_view message) {
+  nlohmann::json body;
+  body["Response"]["Error"]["Code"] = code;
+  body["Response"]["Error"]["Message"] = message;
+  body["Response"]["RequestId"] = crypto::Uuid4();
+  return body.dump();
+}
+
+std::string PeerAddress(const tcp::socket& socket) {
+  error_code ec;
+  const tcp::endpoint ep = socket.remote_endpoint(ec);
+  if (ec) {
+    return {};
+  }
+  asio::ip::address addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  }
+  return addr.to_string();
+}
+
+}  // namespace
+
+bool ParseHostPort(std::string_view text, std::string* host, uint16_t* port) {
+  std::string_view h;
+  std::string_view p;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return false;
+    }
+    h = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos || text.find(':') != colon) {
+      return false;
+    }
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+  }
+  if (h.empty() || p.empty() || p.size() > 5) {
+    return false;
+  }
+  uint32_t value = 0;
+  for (char c : p) {
+    if (c < '0' || c > '9') {
+      return false;
+    }
+    value = value * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (value > 65535) {
+    return false;
+  }
+  *host = std::string(h);
+  *port = static_cast<uint16_t>(value);
+  return true;
+}
+
+class Session;
+
+class HttpsServer::Impl {
+ public:
+  Impl(const HttpsServerOptions& options, Handler handler)
+      : options_(options),
+        handler_(std::move(handler)),
+        ssl_ctx_(ssl::context::tls_server),
+        ioc_(1),
+        acceptor_(ioc_),
+        retry_timer_(ioc_) {}
+
+  ~Impl() { Stop(std::chrono::milliseconds(0)); }
+
+  Status Init();
+  void Run();
+  void Stop(std::chrono::milliseconds grace);
+
+  // io thread only.
+  bool stopping() const { return stopping_; }
+  const HttpsServerOptions& options() const { return options_; }
+  ssl::context& ssl_ctx() { return ssl_ctx_; }
+  HttpResponse CallHandler(const HttpRequest& request);
+  void OnSessionClosed(uint64_t id);
+
+  uint16_t port() const { return port_; }
+  std::string address() const { return address_; }
+  size_t connection_count() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return active_;
+  }
+
+ private:
+  void DoAccept();
+  void OnAccept(error_code ec, tcp::socket socket);
+  void BeginStop();
+  void CloseAll();
+  bool WaitIdle(std::chrono::milliseconds timeout);
+
+  // Passed by argument.
+  const HttpsServerOptions options_;
+  const Handler handler_;
+
+  // Shared with the calling thread (Stop, connection_count).
+  mutable std::mutex mu_;
+  std::condition_variable idle_cv_;
+  size_t active_ = 0;
+  std::mutex stop_mu_;  // serializes Stop()
+  bool stopped_ = false;
+  uint16_t port_ = 0;
+  std::string address_;
+
+  // io thread only.
+  bool stopping_ = false;
+  uint64_t next_session_id_ = 1;
+  std::chrono::steady_clock::time_point last_accept_warning_{};
+  std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions_;
+
+  // Declared after everything a Session touches from its destructor:
+  // destroying ioc_ destroys pending handlers, hence the sessions they own.
+  ssl::context ssl_ctx_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer retry_timer_;
+  std::thread thread_;
+};
+
+// One TLS connection. Owned through shared_ptr by whichever asynchronous
+// operation is pending (the usual Asio pattern: no other owner knows when the
+// last callback runs); the server keeps only weak references.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(HttpsServer::Impl& server, uint64_t id, tcp::socket socket, std::string client_ip)
+      : server_(server),
+        id_(id),
+        client_ip_(std::move(client_ip)),
+        stream_(std::move(socket), server.ssl_ctx()) {}
+
+  ~Session() { server_.OnSessionClosed(id_); }
+
+  void Start() {
+    state_ = State::kHandshake;
+    Lowest().expires_after(server_.options().handshake_timeout);
+    stream_.async_handshake(ssl::stream_base::server,
+                            beast::bind_front_handler(&Session::OnHandshake, shared_from_this()));
+  }
+
+  // The server stopped accepting: connections with no request in progress
+  // are closed now; the others finish their current request.
+  void OnServerStopping() {
+    const bool idle =
+        state_ == State::kHandshake ||
+        (state_ == State::kReading && buffer_.size() == 0 && (!parser_ || !parser_->got_some()));
+    if (idle) {
+      CloseSocket();
+    }
+  }
+
+  void CloseSocket() {
+    state_ = State::kClosed;
+    Lowest().close();
+  }
+
+ private:
+  enum class State { kHandshake, kReading, kWriting, kClosing, kClosed };
+
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  void OnHandshake(error_code ec) {
+    if (ec) {
+      LogDebug(kTag, "tls handshake failed",
+               {{"client", MaskIp(client_ip_)}, {"error", ec.message()}});
+      CloseSocket();
+      return;
+    }
+    DoRead();
+  }
+
+  void DoRead() {
+    if (server_.stopping()) {
+      GracefulClose();
+      return;
+    }
+    state_ = State::kReading;
+    parser_.emplace();
+    parser_->body_limit(static_cast<std::uint64_t>(server_.options().max_body_bytes));
+    parser_->header_limit(static_cast<std::uint32_t>(
+        std::min<size_t>(server_.options().max_header_bytes, UINT32_MAX)));
+    Lowest().expires_after(server_.options().request_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnRead(error_code ec, size_t /*bytes*/) {
+    if (state_ == State::kClosed) {
+      return;
+    }
+    if (ec == http::error::body_limit) {
+      SendError(
+          413, "RequestSizeLimitExceeded",
+          "request body exceeds " + std::to_string(server_.options().max_body_bytes) + " bytes");
+      return;
+    }
+    if (ec == http::error::header_limit) {
+      SendError(431, "RequestHeaderFieldsTooLarge", "request header block too large");
+      return;
+    }
+    if (ec == http::error::end_of_stream) {
+      GracefulClose();
+      return;
+    }
+    if (ec) {
+      const bool parse_error =
+          ec.category() == http::make_error_code(http::error::bad_target).category();
+      LogDebug(kTag, "request read failed",
+               {{"client", MaskIp(client_ip_)}, {"error", ec.message()}});
+      if (parse_error) {
+        SendError(400, "MalformedRequest", "malformed HTTP request");
+      } else {
+        CloseSocket();
+      }
+      return;
+    }
+    Handle(parser_->release());
+  }
+
+  void Handle(http::request<http::string_body> req) {
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    const size_t q = request.target.find('?');
+    request.path = request.target.substr(0, q);
+    request.query = q == std::string::npos ? std::string() : request.target.substr(q + 1);
+    for (const auto& field : req) {
+      std::string name = Lower(field.name_string());
+      auto [it, inserted] = request.headers.emplace(name, std::string(field.value()));
+      if (!inserted) {
+        // RFC 9110 §5.3: repeated fields combine into a comma-separated list.
+        it->second.append(", ").append(field.value());
+      }
+    }
+    request.body = std::move(req.body());
+    request.client_ip = client_ip_;
+
+    HttpResponse response = server_.CallHandler(request);
+    const bool keep_alive = req.keep_alive() && !server_.stopping();
+    Write(std::move(response), req.version(), keep_alive, /*linger=*/false);
+  }
+
+  void SendError(int status, std::string_view code, const std::string& message) {
+    HttpResponse response;
+    response.status = status;
+    response.headers["content-type"] = "application/json";
+    response.body = ErrorBody(code, message);
+    // The rest of the request may still be arriving: close after draining it.
+    Write(std::move(response), 11, /*keep_alive=*/false, /*linger=*/true);
+  }
+
+  void Write(HttpResponse response, unsigned version, bool keep_alive, bool linger) {
+    if (response.status < 100 || response.status > 599) {
+      response.status = 500;
+    }
+    res_ = {};
+    res_.version(version);
+    res_.result(static_cast<unsigned>(response.status));
+    bool json = false;
+    for (const auto& [name, value] : response.headers) {
+      if (name.empty() || HasLineBreak(name) || HasLineBreak(value)) {
+        continue;  // never let a value split the header block
+      }
+      if (Lower(name) == "content-type" && Lower(value).find("json") != std::string::npos) {
+        json = true;
+      }
+      res_.set(name, value);
+    }
+    res_.set("Strict-Transport-Security", "max-age=31536000");
+    res_.set("X-Content-Type-Options", "nosniff");
+    if (json && res_.find(http::field::cache_control) == res_.end()) {
+      res_.set(http::field::cache_control, "no-store");
+    }
+    res_.body() = std::move(response.body);
+    res_.keep_alive(keep_alive);
+    res_.prepare_payload();
+
+    state_ = State::kWriting;
+    Lowest().expires_after(server_.options().request_timeout);
+    http::async_write(stream_, res_,
+                      [self = shared_from_this(), keep_alive, linger](error_code ec, size_t) {
+                        self->OnWrite(ec, keep_alive, linger);
+                      });
+  }
+
+  void OnWrite(error_code ec, bool keep_alive, bool linger) {
+    if (state_ == State::kClosed) {
+      return;
+    }
+    if (ec) {
+      LogDebug(kTag, "response write failed",
+               {{"client", MaskIp(client_ip_)}, {"error", ec.message()}});
+      CloseSocket();
+      return;
+    }
+    if (linger) {
+      LingerClose();
+    } else if (keep_alive && !server_.stopping()) {
+      DoRead();
+    } else {
+      GracefulClose();
+    }
+  }
+
+  // TLS close_notify, bounded in time; the peer may never answer.
+  void GracefulClose() {
+    state_ = State::kClosing;
+    Lowest().expires_after(std::min(kCloseTimeout, server_.options().request_timeout));
+    stream_.async_shutdown([self = shared_from_this()](error_code) { self->CloseSocket(); });
+  }
+
+  // After an early error response the client may still be sending the
+  // request body; closing with unread data would make the kernel send RST
+  // and the client could lose the response. So: send FIN, discard incoming
+  // bytes until the client closes (bounded in time and bytes), then close.
+  void LingerClose() {
+    state_ = State::kClosing;
+    error_code ignored;
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    Lowest().expires_after(std::min(kCloseTimeout, server_.options().request_timeout));
+    Drain();
+  }
+
+  void Drain() {
+    Lowest().async_read_some(
+        asio::buffer(drain_buf_), [self = shared_from_this()](error_code ec, size_t n) {
+          self->drained_ += n;
+          if (ec || self->drained_ > kMaxDrainBytes || self->state_ == State::kClosed) {
+            self->CloseSocket();
+            return;
+          }
+          self->Drain();
+        });
+  }
+
+  // Passed by argument.
+  HttpsServer::Impl& server_;
+  const uint64_t id_;
+  const std::string client_ip_;  // full address; MaskIp before logging
+
+  // Allocated by this.
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  State state_ = State::kHandshake;
+  std::array<char, 4096> drain_buf_{};
+  size_t drained_ = 0;
+};
+
+Status HttpsServer::Impl::Init() {
+  AEGIS_RETURN_IF_ERROR(
+      ConfigureTlsServer(ssl_ctx_.native_handle(), options_.cert_file, options_.key_file));
+  const std::string host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
+  error_code ec;
+  const asio::ip::address addr = asio::ip::make_address(host, ec);
+  if (ec) {
+    return Status::Error("net_bad_address", "listen host must be an IP address: " + options_.host);
+  }
+  const tcp::endpoint endpoint(addr, options_.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) {
+    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  }
+  if (!ec) {
+    acceptor_.bind(endpoint, ec);
+  }
+  if (!ec) {
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  }
+  tcp::endpoint bound;
+  if (!ec) {
+    bound = acceptor_.local_endpoint(ec);
+  }
+  if (ec) {
+    return Status::Error("net_bind", "cannot listen on " + options_.host + ":" +
+                                         std::to_string(options_.port) + ": " + ec.message());
+  }
+  port_ = bound.port();
+  address_ = bound.address().is_v6()
+                 ? "[" + bound.address().to_string() + "]:" + std::to_string(port_)
+                 : bound.address().to_string() + ":" + std::to_string(port_);
+  DoAccept();
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void HttpsServer::Impl::Run() {
+  // Handlers never throw by design; this is the last line of defence so a
+  // bug triggered by one peer cannot take the listener down.
+  for (;;) {
+    try {
+      ioc_.run();
+      return;
+    } catch (const std::exception& e) {
+      LogError(kTag, "unexpected exception in io loop", {{"error", e.what()}});
+    } catch (...) {
+      LogError(kTag, "unexpected exception in io loop");
+    }
+  }
+}
+
+void HttpsServer::Impl::DoAccept() {
+  // Sockets share the acceptor's executor: everything runs on the io thread.
+  acceptor_.async_accept(beast::bind_front_handler(&Impl::OnAccept, this));
+}
+
+void HttpsServer::Impl::OnAccept(error_code ec, tcp::socket socket) {
+  if (stopping_ || !acceptor_.is_open()) {
+    return;
+  }
+  if (ec) {
+    // Rate-limited: a persistent condition (EMFILE) would repeat every retry.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_accept_warning_ >= std::chrono::seconds(1)) {
+      last_accept_warning_ = now;
+      LogWarn(kTag, "accept failed", {{"error", ec.message()}});
+    }
+    retry_timer_.expires_after(kAcceptRetryDelay);
+    retry_timer_.async_wait([this](error_code wait_ec) {
+      if (!wait_ec && !stopping_) {
+        DoAccept();
+      }
+    });
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (active_ >= options_.max_connections) {
+      error_code ignored;
+      socket.close(ignored);
+      LogDebug(kTag, "connection refused: limit reached");
+      DoAccept();
+      return;
+    }
+    ++active_;
+  }
+  std::string client_ip = PeerAddress(socket);
+  const uint64_t id = next_session_id_++;
+  auto session = std::make_shared<Session>(*this, id, std::move(socket), std::move(client_ip));
+  sessions_.emplace(id, session);
+  session->Start();
+  DoAccept();
+}
+
+HttpResponse HttpsServer::Impl::CallHandler(const HttpRequest& request) {
+  try {
+    return handler_(request);
+  } catch (const std::exception& e) {
+    LogError(kTag, "handler threw", {{"path", request.path}, {"error", e.what()}});
+  } catch (...) {
+    LogError(kTag, "handler threw", {{"path", request.path}});
+  }
+  HttpResponse response;
+  response.status = 500;
+  response.headers["content-type"] = "application/json";
+  response.body = ErrorBody("InternalError", "internal error");
+  return response;
+}
+
+void HttpsServer::Impl::OnSessionClosed(uint64_t id) {
+  sessions_.erase(id);
+  std::lock_guard<std::mutex> lock(mu_);
+  --active_;
+  idle_cv_.notify_all();
+}
+
+void HttpsServer::Impl::BeginStop() {
+  stopping_ = true;
+  error_code ignored;
+  acceptor_.close(ignored);
+  retry_timer_.cancel();
+  // Copy: closing a socket may not reenter, but keep iteration safe anyway.
+  std::vector<std::shared_ptr<Session>> live;
+  for (auto& [id, weak] : sessions_) {
+    if (auto s = weak.lock()) {
+      live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) {
+    s->OnServerStopping();
+  }
+}
+
+void HttpsServer::Impl::CloseAll() {
+  std::vector<std::shared_ptr<Session>> live;
+  for (auto& [id, weak] : sessions_) {
+    if (auto s = weak.lock()) {
+      live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) {
+    s->CloseSocket();
+  }
+}
+
+bool HttpsServer::Impl::WaitIdle(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return idle_cv_.wait_for(lock, timeout, [this] { return active_ == 0; });
+}
+
+void HttpsServer::Impl::Stop(std::chrono::milliseconds grace) {
+  std::lock_guard<std::mutex> stop_lock(stop_mu_);
+  if (stopped_) {
+    return;
+  }
+  stopped_ = true;
+  if (!thread_.joinable()) {
+    return;  // Init failed before the loop started
+  }
+  asio::post(ioc_, [this] { BeginStop(); });
+  if (!WaitIdle(grace)) {
+    LogWarn(kTag, "grace period over; closing remaining connections",
+            {{"connections", connection_count()}});
+    asio::post(ioc_, [this] { CloseAll(); });
+    (void)WaitIdle(kCloseTimeout);
+  }
+  ioc_.stop();
+  thread_.join();
+}
+
+HttpsServer::HttpsServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpsServer::~HttpsServer() {
+  if (impl_) {
+    impl_->Stop(std::chrono::milliseconds(0));
+  }
+}
+
+Result<std::unique_ptr<HttpsServer>> HttpsServer::Start(const HttpsServerOptions& options,
+                                                        Handler handler) {
+  auto impl = std::make_unique<Impl>(options, std::move(handler));
+  AEGIS_RETURN_IF_ERROR(impl->Init());
+  return std::unique_ptr<HttpsServer>(new HttpsServer(std::move(impl)));
+}
+
+uint16_t HttpsServer::port() const { return impl_->port(); }
+std::string HttpsServer::address() const { return impl_->address(); }
+size_t HttpsServer::connection_count() const { return impl_->connection_count(); }
+void HttpsServer::Stop(std::chrono::milliseconds grace) { impl_->Stop(grace); }
+
+}  // namespace aegis::net
