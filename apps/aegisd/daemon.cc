@@ -1,0 +1,236 @@
+#include "daemon.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <memory>
+
+#include "api_endpoint.h"
+#include "bootstrap.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "crypto/keyring.h"
+#include "net/https_server.h"
+#include "net/self_signed.h"
+#include "ops/metrics.h"
+#include "router.h"
+#include "store/store.h"
+
+namespace aegis::aegisd {
+namespace {
+
+constexpr const char* kTag = "aegisd";
+
+// Startup errors: one plain line for the operator plus the structured log.
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "aegisd: %s\n", message.c_str());
+  std::fflush(stderr);
+  LogError(kTag, "startup failed", {{"error", message}});
+  return 1;
+}
+
+Status MakeDataDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) == 0) {
+    return Status::Ok();
+  }
+  if (errno != EEXIST) {
+    return Status::Error("data_dir", "cannot create data dir " + dir + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status::Error("data_dir", dir + " is not a directory");
+  }
+  if ((st.st_mode & 022) != 0) {
+    LogWarn(kTag, "data dir is writable by group or others", {{"path", dir}});
+  }
+  return Status::Ok();
+}
+
+std::string ShellQuote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789_-./:=@%+,") == std::string::npos) {
+    return s;
+  }
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+std::string MasterKeyPath(const Config& config) {
+  if (!config.keyring.master_key_file.empty()) {
+    return config.keyring.master_key_file;
+  }
+  const char* env = std::getenv("AEGIS_MASTER_KEY_FILE");
+  if (env != nullptr && *env != '\0') {
+    return env;
+  }
+  return config.server.data_dir + "/master.key";
+}
+
+Result<net::TlsFiles> ResolveTls(const Config& config, const Clock& clock) {
+  if (config.tls.cert.empty() != config.tls.key.empty()) {
+    return Status::Error("tls_config", "set both tls.cert and tls.key, or neither");
+  }
+  if (!config.tls.cert.empty()) {
+    return net::TlsFiles{config.tls.cert, config.tls.key, false};
+  }
+  return net::EnsureSelfSignedCertificate(config.server.data_dir, clock);
+}
+
+// Blocks until SIGTERM or SIGINT (blocked in every thread, see RunDaemon).
+int WaitForStopSignal(const sigset_t& signals) {
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) == 0) {
+      return sig;
+    }
+  }
+}
+
+}  // namespace
+
+int RunDaemon(const DaemonFlags& flags) {
+  // Stop signals are taken synchronously by the main thread; every thread
+  // created later inherits the mask, so no handler runs in a random thread.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  ConfigSources sources;
+  sources.file = flags.config_file;
+  sources.env = AegisEnvironment();
+  if (!flags.data_dir.empty()) {
+    sources.overrides["server.data_dir"] = flags.data_dir;
+  }
+  if (!flags.listen.empty()) {
+    sources.overrides["server.listen"] = flags.listen;
+  }
+  auto loaded = LoadConfig(sources);
+  if (!loaded.ok()) {
+    return Fail("configuration error: " + loaded.status().ToString());
+  }
+  const Config config = std::move(loaded).value();
+  LogLevel level = LogLevel::kInfo;
+  if (!ParseLogLevel(config.log.level, &level)) {
+    return Fail("configuration error: log.level must be debug, info, warn or error");
+  }
+  Logger::Global().SetLevel(level);
+
+  std::string host;
+  uint16_t port = 0;
+  if (!net::ParseHostPort(config.server.listen, &host, &port)) {
+    return Fail("configuration error: server.listen must be HOST:PORT, got '" +
+                config.server.listen + "'");
+  }
+  if (config.server.max_body_bytes <= 0 || config.server.max_connections <= 0 ||
+      config.server.request_timeout_ms <= 0 || config.server.shutdown_grace_ms < 0) {
+    return Fail("configuration error: server limits and timeouts must be positive");
+  }
+
+  const Status dir_status = MakeDataDir(config.server.data_dir);
+  if (!dir_status.ok()) {
+    return Fail(dir_status.message());
+  }
+
+  const std::string key_path = MasterKeyPath(config);
+  auto provider = crypto::FileMasterKeyProvider::Open(key_path, /*create_if_missing=*/true);
+  if (!provider.ok()) {
+    if (provider.status().code() == "keyring_file_permissions") {
+      return Fail("refusing to start: master key file " + key_path +
+                  " is readable by group or others; run: chmod 600 " + ShellQuote(key_path));
+    }
+    return Fail("cannot open master key file " + key_path + ": " + provider.status().ToString());
+  }
+  crypto::Keyring keyring(std::move(provider).value());
+
+  const Clock& clock = SystemClock::Instance();
+  auto opened = store::ControlStore::Open(config.server.data_dir, keyring, clock);
+  if (!opened.ok()) {
+    return Fail("cannot open store in " + config.server.data_dir + ": " +
+                opened.status().ToString());
+  }
+  std::unique_ptr<store::ControlStore> store = std::move(opened).value();
+
+  std::optional<DemoCredentials> demo;
+  if (config.demo.enabled) {
+    auto created = BootstrapDemo(*store);
+    if (!created.ok()) {
+      return Fail("demo bootstrap failed: " + created.status().ToString());
+    }
+    demo = std::move(created).value();
+    if (demo) {
+      LogInfo(kTag, "demo application created", {{"sdkappid", demo->sdkappid}});
+    }
+  }
+
+  auto tls = ResolveTls(config, clock);
+  if (!tls.ok()) {
+    return Fail("TLS setup failed: " + tls.status().ToString());
+  }
+  if (tls->generated) {
+    LogInfo(kTag, "self-signed certificate generated", {{"cert", tls->cert_file}});
+  }
+
+  ops::Metrics& metrics = ops::Metrics::Global();
+  DescribeDaemonMetrics(metrics);
+  std::unique_ptr<ApiEndpoint> api = MakeApiEndpoint(*store, config, clock);
+  Router router(*store, metrics, *api);
+
+  net::HttpsServerOptions options;
+  options.host = host;
+  options.port = port;
+  options.cert_file = tls->cert_file;
+  options.key_file = tls->key_file;
+  options.max_body_bytes = static_cast<size_t>(config.server.max_body_bytes);
+  options.max_connections = static_cast<size_t>(config.server.max_connections);
+  options.request_timeout = std::chrono::milliseconds(config.server.request_timeout_ms);
+  auto started = net::HttpsServer::Start(
+      options, [&router](const net::HttpRequest& request) { return router.Handle(request); });
+  if (!started.ok()) {
+    return Fail("cannot start HTTPS listener: " + started.status().ToString());
+  }
+  std::unique_ptr<net::HttpsServer> server = std::move(started).value();
+  const std::string url = "https://" + server->address();
+
+  if (demo) {
+    std::string ctl = "aegisctl";
+    if (!flags.config_file.empty()) {
+      ctl += " --config " + ShellQuote(flags.config_file);
+    }
+    ctl += " --data-dir " + ShellQuote(config.server.data_dir);
+    std::cout << FormatDemoBlock(*demo, url, ctl);
+    // The secrets leave memory as soon as they are printed.
+    demo.reset();
+  }
+  std::cout << "aegisd listening on " << url << std::endl;  // flushes: tests wait for it
+  LogInfo(kTag, "listening", {{"address", server->address()}, {"version", AEGIS_VERSION}});
+
+  const int sig = WaitForStopSignal(stop_signals);
+  LogInfo(kTag, "stopping",
+          {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+           {"grace_ms", config.server.shutdown_grace_ms}});
+  server->Stop(std::chrono::milliseconds(config.server.shutdown_grace_ms));
+  server.reset();
+  api.reset();
+  store.reset();  // closes the databases (WAL checkpoint)
+  LogInfo(kTag, "stopped");
+  return 0;
+}
+
+}  // namespace aegis::aegisd

@@ -1,0 +1,102 @@
+#include "router.h"
+
+#include <chrono>
+#include <string>
+
+#include "core/log.h"
+#include "core/mask.h"
+
+namespace aegis::aegisd {
+namespace {
+
+constexpr const char* kTag = "http";
+
+net::HttpResponse Json(int status, std::string body) {
+  net::HttpResponse res;
+  res.status = status;
+  res.headers["content-type"] = "application/json";
+  res.body = std::move(body);
+  return res;
+}
+
+net::HttpResponse MethodNotAllowed(const char* allow) {
+  net::HttpResponse res = Json(405, R"({"error":"method_not_allowed"})");
+  res.headers["allow"] = allow;
+  return res;
+}
+
+}  // namespace
+
+void DescribeDaemonMetrics(ops::Metrics& metrics) {
+  metrics.Describe("aegis_build_info", "gauge", "Build information; always 1.");
+  metrics.Describe("aegis_http_requests_total", "counter",
+                   "HTTPS requests answered, by route and status code.");
+  metrics.Set("aegis_build_info", {{"version", AEGIS_VERSION}}, 1);
+}
+
+Router::Router(store::ControlStore& store, ops::Metrics& metrics, ApiEndpoint& api)
+    : store_(store), metrics_(metrics), api_(api) {}
+
+net::HttpResponse Router::Handle(const net::HttpRequest& request) {
+  const auto start = std::chrono::steady_clock::now();
+  const char* route = "other";
+  net::HttpResponse res = Route(request, &route);
+  metrics_.Increment("aegis_http_requests_total",
+                     {{"route", route}, {"code", std::to_string(res.status)}});
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
+  LogDebug(kTag, "request",
+           {{"method", request.method.size() <= 16 ? request.method : "?"},
+            {"route", route},
+            {"status", res.status},
+            {"client", MaskIp(request.client_ip)},
+            {"duration_us", micros}});
+  return res;
+}
+
+net::HttpResponse Router::Route(const net::HttpRequest& request, const char** route_label) {
+  const std::string& path = request.path;
+  const std::string& method = request.method;
+  if (path == "/healthz") {
+    *route_label = "/healthz";
+    if (method != "GET") {
+      return MethodNotAllowed("GET");
+    }
+    return Json(200, R"({"status":"ok"})");
+  }
+  if (path == "/readyz") {
+    *route_label = "/readyz";
+    if (method != "GET") {
+      return MethodNotAllowed("GET");
+    }
+    const Status ping = store_.Ping();
+    if (!ping.ok()) {
+      LogWarn(kTag, "readiness check failed", {{"error", ping.ToString()}});
+      return Json(503, R"({"status":"unavailable"})");
+    }
+    return Json(200, R"({"status":"ready"})");
+  }
+  if (path == "/metrics") {
+    *route_label = "/metrics";
+    if (method != "GET") {
+      return MethodNotAllowed("GET");
+    }
+    net::HttpResponse res;
+    res.headers["content-type"] = "text/plain; version=0.0.4; charset=utf-8";
+    res.headers["cache-control"] = "no-store";
+    res.body = metrics_.Render();
+    return res;
+  }
+  if (path == "/") {
+    *route_label = "/";
+    if (method != "POST") {
+      return MethodNotAllowed("POST");
+    }
+    return api_.Handle(request);
+  }
+  *route_label = "other";
+  return Json(404, R"({"error":"not_found"})");
+}
+
+}  // namespace aegis::aegisd

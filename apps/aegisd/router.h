@@ -1,0 +1,33 @@
+// aegisd's HTTP routing: health and readiness probes, Prometheus metrics and
+// the REST API (POST /). Counts every answer in aegis_http_requests_total
+// with a bounded route label (unknown paths count as "other"). Borrows the
+// store, metrics and API endpoint (all must outlive it). Runs on the HTTPS
+// io thread; requests are untrusted.
+#pragma once
+
+#include "api_endpoint.h"
+#include "net/http_types.h"
+#include "ops/metrics.h"
+#include "store/store.h"
+
+namespace aegis::aegisd {
+
+class Router {
+ public:
+  Router(store::ControlStore& store, ops::Metrics& metrics, ApiEndpoint& api);
+
+  net::HttpResponse Handle(const net::HttpRequest& request);
+
+ private:
+  net::HttpResponse Route(const net::HttpRequest& request, const char** route_label);
+
+  // Passed by argument.
+  store::ControlStore& store_;
+  ops::Metrics& metrics_;
+  ApiEndpoint& api_;
+};
+
+// Registers the metric families aegisd itself exports.
+void DescribeDaemonMetrics(ops::Metrics& metrics);
+
+}  // namespace aegis::aegisd
