@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -25,6 +26,23 @@
 
 namespace aegis::aegisd {
 namespace {
+
+// The aegisctl installed next to this aegisd, as a path the user can paste
+// from the current directory ("./build/bin/aegisctl"); plain "aegisctl" when
+// it is not there (installed on PATH).
+std::string AegisctlCommand() {
+  std::error_code ec;
+  const std::filesystem::path sibling =
+      std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "aegisctl";
+  if (ec || !std::filesystem::exists(sibling, ec)) {
+    return "aegisctl";
+  }
+  const std::filesystem::path rel = std::filesystem::relative(sibling, ec);
+  if (ec || rel.empty() || rel.string().starts_with("..")) {
+    return sibling.string();
+  }
+  return "./" + rel.string();
+}
 
 constexpr const char* kTag = "aegisd";
 
@@ -209,7 +227,7 @@ int RunDaemon(const DaemonFlags& flags) {
   const std::string url = "https://" + server->address();
 
   if (demo) {
-    std::string ctl = "aegisctl";
+    std::string ctl = AegisctlCommand();
     if (!flags.config_file.empty()) {
       ctl += " --config " + ShellQuote(flags.config_file);
     }
