@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -30,21 +31,35 @@ using nlohmann::json;
 constexpr int kExitRefused = 1;
 constexpr int kExitUsage = 2;
 
+// Stored names may hold any bytes; invalid UTF-8 is printed as U+FFFD instead
+// of throwing.
+std::string Dump(const json& value) {
+  return value.dump(2, ' ', false, json::error_handler_t::replace);
+}
+
 int PrintJson(const json& value) {
-  std::cout << value.dump(2) << std::endl;
+  std::cout << Dump(value) << std::endl;
   return 0;
 }
 
 int Refuse(const Status& status) {
-  std::cout << json{{"error", {{"code", status.code()}, {"message", status.message()}}}}.dump(2)
+  std::cout << Dump(json{{"error", {{"code", status.code()}, {"message", status.message()}}}})
             << std::endl;
   return kExitRefused;
 }
 
+// "operator:local[:<login>]" with the login reduced to [A-Za-z0-9._-]{1,32}:
+// the environment is not trusted to put arbitrary bytes into the audit log.
 std::string LocalOperator() {
   const char* user = std::getenv("SUDO_USER");
   if (user == nullptr) user = std::getenv("USER");
-  return std::string("operator:local") + (user != nullptr ? std::string(":") + user : "");
+  std::string login;
+  for (const char* c = user; c != nullptr && *c != '\0' && login.size() < 32; ++c) {
+    const bool ok =
+        std::isalnum(static_cast<unsigned char>(*c)) || *c == '.' || *c == '_' || *c == '-';
+    login.push_back(ok ? *c : '_');
+  }
+  return login.empty() ? "operator:local" : "operator:local:" + login;
 }
 
 json AccountJson(const store::Account& a) {
@@ -115,14 +130,29 @@ struct Context {
   std::unique_ptr<store::ControlStore> store;
 };
 
-Result<Context> OpenDataDir(const Config& config) {
+// A data dir is opened when it holds a control database, or initialised when
+// it is absent or empty and `may_initialise`; any other directory (say, a
+// home directory given by mistake) is refused and left untouched.
+Result<Context> OpenDataDir(const Config& config, bool may_initialise) {
+  namespace fs = std::filesystem;
+  const fs::path dir(config.server.data_dir);
   std::error_code ec;
-  std::filesystem::create_directories(config.server.data_dir, ec);
-  if (ec)
-    return Status::Error("store_io",
-                         "cannot create " + config.server.data_dir + ": " + ec.message());
-  std::filesystem::permissions(config.server.data_dir, std::filesystem::perms::owner_all,
-                               std::filesystem::perm_options::replace, ec);
+  const bool exists = fs::exists(dir, ec);
+  const bool has_store = fs::exists(dir / "control.db", ec);
+  if (!has_store) {
+    if (!may_initialise) {
+      return Status::Error("store_not_found",
+                           "no Aegis data dir at " + dir.string() + " (no control.db)");
+    }
+    if (exists && !fs::is_empty(dir, ec)) {
+      return Status::Error("store_invalid", dir.string() +
+                                                " is not empty and holds no control.db; refusing "
+                                                "to initialise an Aegis data dir there");
+    }
+    fs::create_directories(dir, ec);
+    if (ec) return Status::Error("store_io", "cannot create " + dir.string() + ": " + ec.message());
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  }
   std::string key_file = config.keyring.master_key_file;
   if (key_file.empty()) {
     const char* env = std::getenv("AEGIS_MASTER_KEY_FILE");
@@ -141,7 +171,7 @@ Result<Context> OpenDataDir(const Config& config) {
 
 // Loads the application's verifying keys from the data dir.
 Result<std::vector<std::string>> KeysFromDataDir(const Config& config, uint32_t sdkappid) {
-  auto ctx = OpenDataDir(config);
+  auto ctx = OpenDataDir(config, /*may_initialise=*/false);
   if (!ctx.ok()) return ctx.status();
   auto keys = ctx->store->VerifyingAppKeys(sdkappid);
   if (!keys.ok()) return keys.status();
@@ -323,7 +353,9 @@ int Main(int argc, char** argv) {
     return PrintJson(UserSigJson(*info));
   }
 
-  auto ctx = OpenDataDir(*config);
+  // Only creating an account can start from an empty data dir; everything
+  // else needs one that exists (a typo in --data-dir must not create one).
+  auto ctx = OpenDataDir(*config, /*may_initialise=*/account_create->parsed());
   if (!ctx.ok()) return Refuse(ctx.status());
   store::ControlStore& st = *ctx->store;
 
@@ -428,4 +460,13 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace aegis
 
-int main(int argc, char** argv) { return aegis::Main(argc, argv); }
+int main(int argc, char** argv) {
+  try {
+    return aegis::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "aegisctl: internal error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "aegisctl: internal error\n";
+  }
+  return aegis::kExitRefused;
+}

@@ -264,6 +264,11 @@ Result<Tc3Authorization> ParseTc3Authorization(std::string_view header) {
     }
     auth.signed_headers.emplace_back(name);
   }
+  // The convention's canonical request lists signed headers sorted; a client
+  // that lists them otherwise signed something else, so say so clearly.
+  if (!std::is_sorted(auth.signed_headers.begin(), auth.signed_headers.end())) {
+    return Invalid("SignedHeaders must be sorted");
+  }
   if (!seen.contains("content-type") || !seen.contains("host")) {
     return Invalid("SignedHeaders must include content-type and host");
   }

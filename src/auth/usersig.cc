@@ -488,14 +488,6 @@ Result<UserSigInfo> VerifyUserSig(std::string_view ticket, const UserSigCheck& c
   if (!IsValidUserId(check.user_id) || info.identifier != check.user_id) {
     return Status::Error("usersig_identifier_mismatch", "ticket issued for another user");
   }
-  const int64_t skew = std::max<int64_t>(check.clock_skew_s, 0);
-  // Both fields are <= 2^53, so these sums cannot overflow.
-  if (info.time + info.expire + skew < check.now) {
-    return Status::Error("usersig_expired", "ticket expired");
-  }
-  if (info.time > check.now + skew) {
-    return Status::Error("usersig_expired", "ticket issued in the future (clock skew)");
-  }
   if (check.keys.empty()) {
     return Status::Error("usersig_no_key", "application has no active key");
   }
@@ -511,6 +503,16 @@ Result<UserSigInfo> VerifyUserSig(std::string_view ticket, const UserSigCheck& c
   }
   if (!matched) {
     return Status::Error("usersig_bad_signature", "ticket signature invalid");
+  }
+  // Expiry is judged only on authentic tickets: a forged one must say
+  // "bad signature", never reveal how its times compare to ours.
+  const int64_t skew = std::max<int64_t>(check.clock_skew_s, 0);
+  // Both fields are <= 2^53, so these sums cannot overflow.
+  if (info.time + info.expire + skew < check.now) {
+    return Status::Error("usersig_expired", "ticket expired");
+  }
+  if (info.time > check.now + skew) {
+    return Status::Error("usersig_expired", "ticket issued in the future (clock skew)");
   }
   if (info.private_map_key) {
     const PrivateMapKey& pmk = *info.private_map_key;

@@ -165,6 +165,11 @@ const std::vector<Binding>& Bindings() {
           "Upper bound on rate-limit buckets kept in memory per limiter; least recently used "
           "buckets are evicted.",
           [](Config& c) { return &c.api.max_buckets; }, 16, 100000000),
+      Int(
+          "api", "auth_failure_audit_window_s",
+          "Failed REST authentications from one address with the same reason are written to the "
+          "audit log once per window, with a count, so a flood cannot flood the log.",
+          [](Config& c) { return &c.api.auth_failure_audit_window_s; }, 1, 86400),
       Bool("demo", "enabled",
            "On an empty data dir, create a demo account, application and API secret and print "
            "their credentials once.",

@@ -23,6 +23,7 @@ struct Config {
     int64_t shutdown_grace_ms = 5000;
     int64_t max_body_bytes = 1 << 20;
     int64_t max_connections = 1024;
+    int64_t max_connections_per_ip = 64;
     int64_t request_timeout_ms = 15000;
   } server;
   struct Tls {
@@ -46,6 +47,7 @@ struct Config {
     double address_burst = 100;
     double auth_failure_cost = 10;  // tokens a failed signature costs
     int64_t max_buckets = 100000;
+    int64_t auth_failure_audit_window_s = 60;
   } api;
   struct Demo {
     bool enabled = false;

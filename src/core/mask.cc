@@ -40,7 +40,9 @@ std::string_view StripPort(std::string_view ip) {
 }  // namespace
 
 std::string MaskUserId(std::string_view id) {
-  if (id.size() >= 6) {
+  // The rule: 2 leading + 2 trailing ("alice" -> "al***ce"). Below 5
+  // bytes that would reveal the whole id, so short ids keep only the first.
+  if (id.size() >= 5) {
     return std::string(id.substr(0, 2)) + "***" + std::string(id.substr(id.size() - 2));
   }
   if (id.size() >= 3) return std::string(id.substr(0, 1)) + "***";
@@ -79,6 +81,7 @@ std::string MaskCredentialId(std::string_view id) {
 
 std::string ScrubSecrets(std::string_view text) {
   constexpr size_t kMinSecretRun = 24;
+  constexpr size_t kAlwaysSecretRun = 32;
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
@@ -96,8 +99,11 @@ std::string ScrubSecrets(std::string_view text) {
       has_digit |= std::isdigit(static_cast<unsigned char>(c)) != 0;
       has_alpha |= std::isalpha(static_cast<unsigned char>(c)) != 0;
     }
-    // Long mixed letter+digit runs are credentials; plain words and numbers are not.
-    if (run.size() >= kMinSecretRun && has_digit && has_alpha && !LooksLikeUuid(run)) {
+    // Long mixed letter+digit runs are credentials; plain words and numbers are
+    // not. Runs of kAlwaysSecretRun+ are redacted whatever their characters: a
+    // random 32-char SecretKey has no digit about once in 280.
+    const bool mixed = run.size() >= kMinSecretRun && has_digit && has_alpha;
+    if ((mixed || run.size() >= kAlwaysSecretRun) && !LooksLikeUuid(run)) {
       out += "[redacted]";
     } else {
       out.append(run);

@@ -9,7 +9,7 @@
 
 namespace aegis {
 
-// "alice" -> "al***ce" (ids of 6+ bytes keep 2 leading and 2 trailing
+// "alice" -> "al***ce" (ids of 5+ bytes keep 2 leading and 2 trailing
 // bytes; shorter ids keep at most 1 leading byte so they are never revealed).
 std::string MaskUserId(std::string_view user_id);
 
@@ -24,9 +24,10 @@ std::string MaskEmail(std::string_view email);
 // Credential identifiers (SecretId, key ids): "AKIDabcd...wxyz" -> "AKID***yz".
 std::string MaskCredentialId(std::string_view id);
 
-// Replaces anything in free text that looks like a secret (long base64/hex
-// runs: keys, SecretKeys, UserSigs, signatures) with "[redacted]". UUIDs are
-// kept (request ids). Used by the logger on every message and string field.
+// Replaces anything in free text that looks like a secret with "[redacted]":
+// runs of 24+ token characters mixing letters and digits (keys, UserSigs,
+// signatures) and any run of 32+ (SecretKeys). UUIDs are kept (request ids).
+// Used by the logger on every message and string field.
 std::string ScrubSecrets(std::string_view text);
 
 }  // namespace aegis

@@ -259,9 +259,17 @@ TEST(ParseTc3Authorization, AcceptsSdkShape) {
   EXPECT_EQ(a->signature, sig);
   // Without spaces after the commas, and components in another order.
   EXPECT_TRUE(ParseTc3Authorization("TC3-HMAC-SHA256 Signature=" + sig +
-                                    ",SignedHeaders=host;content-type,"
+                                    ",SignedHeaders=content-type;host,"
                                     "Credential=AKIDx/2026-11-22/trtc/tc3_request")
                   .ok());
+  // The canonical request needs the names sorted; an unsorted list is refused.
+  Result<Tc3Authorization> unsorted = ParseTc3Authorization(
+      "TC3-HMAC-SHA256 Credential=AKIDx/2026-11-22/trtc/tc3_request, "
+      "SignedHeaders=host;content-type, Signature=" +
+      sig);
+  ASSERT_FALSE(unsorted.ok());
+  EXPECT_EQ(unsorted.status().code(), "AuthFailure.InvalidAuthorization");
+  EXPECT_NE(unsorted.status().message().find("sorted"), std::string::npos);
 }
 
 TEST(ParseTc3Authorization, RejectsMalformed) {

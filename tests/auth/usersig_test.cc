@@ -783,3 +783,30 @@ TEST(CheckPrivateMapKeyRoom, NumericAndStringRoomsAreDistinct) {
 
 }  // namespace
 }  // namespace aegis::auth
+
+namespace aegis::auth {
+namespace {
+
+// A forged ticket is "bad signature" even when its times are also out of
+// range: expiry is only judged on authentic tickets.
+TEST(VerifyUserSigOrder, ForgedAndExpiredIsBadSignature) {
+  UserSigGenParams p;
+  p.sdkappid = 1400000001;
+  p.key = std::string(64, 'f');  // not the application's key
+  p.user_id = "mallory";
+  p.time = 1'000'000'000;
+  p.expire = 60;
+  Result<std::string> forged = GenUserSig(p);
+  ASSERT_TRUE(forged.ok());
+  UserSigCheck check;
+  check.sdkappid = 1400000001;
+  check.user_id = "mallory";
+  check.keys = {std::string(64, 'a')};
+  check.now = 1'700'000'000;
+  EXPECT_EQ(VerifyUserSig(*forged, check).status().code(), "usersig_bad_signature");
+  check.keys = {p.key};  // authentic but expired
+  EXPECT_EQ(VerifyUserSig(*forged, check).status().code(), "usersig_expired");
+}
+
+}  // namespace
+}  // namespace aegis::auth

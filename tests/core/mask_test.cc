@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace aegis {
 namespace {
 
@@ -11,7 +13,8 @@ TEST(MaskUserId, KeepsTwoLeadingAndTrailing) {
 }
 
 TEST(MaskUserId, ShortIdsAreNeverRevealed) {
-  EXPECT_EQ(MaskUserId("alice"), "a***");
+  EXPECT_EQ(MaskUserId("alice"), "al***ce");
+  EXPECT_EQ(MaskUserId("anna"), "a***");
   EXPECT_EQ(MaskUserId("bob"), "b***");
   EXPECT_EQ(MaskUserId("ab"), "***");
   EXPECT_EQ(MaskUserId(""), "***");
@@ -52,6 +55,26 @@ TEST(ScrubSecrets, RemovesKeyLikeRuns) {
   EXPECT_EQ(out.find(hex_key), std::string::npos);
   EXPECT_NE(out.find("[redacted]"), std::string::npos);
   EXPECT_NE(out.find("for app"), std::string::npos);
+}
+
+// PD-04 property: random credentials in the shapes Aegis issues never survive.
+TEST(ScrubSecrets, RandomCredentialsNeverSurvive) {
+  std::mt19937_64 rng(42);
+  const std::string alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const std::string letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  const std::string hex = "0123456789abcdef";
+  auto random_from = [&](const std::string& alphabet, size_t n) {
+    std::string out;
+    for (size_t i = 0; i < n; ++i) out.push_back(alphabet[rng() % alphabet.size()]);
+    return out;
+  };
+  for (int i = 0; i < 2000; ++i) {
+    for (const std::string& secret : {random_from(alnum, 32), random_from(letters, 32),
+                                      random_from(hex, 64), "AKID" + random_from(alnum, 32)}) {
+      const std::string text = "value " + secret + ", done";
+      EXPECT_EQ(ScrubSecrets(text).find(secret), std::string::npos) << secret;
+    }
+  }
 }
 
 TEST(ScrubSecrets, KeepsUuidsWordsAndPaths) {

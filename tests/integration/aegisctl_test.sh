@@ -10,6 +10,14 @@ DIR=$(mktemp -d /tmp/aegisctl-test-XXXXXX)
 trap 'rm -rf "$DIR"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ctl() { "$CTL" --data-dir "$DIR" "$@"; }
+# expect_refused CODE cmd...: the command must exit 1 (not crash) printing error CODE.
+expect_refused() {
+  local code=$1; shift
+  local out rc
+  set +e; out=$("$@" 2>&1); rc=$?; set -e
+  [ $rc -eq 1 ] || fail "expected exit 1 ($code) from: $* -- got rc=$rc: $out"
+  echo "$out" | grep -q "\"code\": \"$code\"" || fail "expected $code from: $* -- got: $out"
+}
 jget() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s)[process.argv[1]];if(v===undefined)process.exit(3);console.log(v)})' "$1"; }
 
 # Usage errors exit 2; refused operations exit 1 with a JSON error.
@@ -62,7 +70,7 @@ ctl usersig verify --sdkappid "$SDKAPPID" --userid alice_01 --usersig "$SIG" >/d
 [ "$(ctl app key show --sdkappid "$SDKAPPID" | jget Key)" = "$KEY2" ] || fail "key show must print the new key"
 OLD_ID=$(ctl app keys --sdkappid "$SDKAPPID" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{console.log(JSON.parse(s).find(k=>k.Status==="retiring").KeyId)})')
 ctl app revoke-key --sdkappid "$SDKAPPID" --key-id "$OLD_ID" >/dev/null
-if ctl usersig verify --sdkappid "$SDKAPPID" --userid alice_01 --usersig "$SIG" >/dev/null; then fail "revoked key must not verify"; fi
+expect_refused usersig_bad_signature ctl usersig verify --sdkappid "$SDKAPPID" --userid alice_01 --usersig "$SIG"
 
 # Master key rotation re-wraps data keys; everything still decrypts.
 ROTM=$(ctl keys rotate-master)
@@ -89,5 +97,18 @@ echo "$out" | grep -q '"firstBadSeq": 2' || fail "verify must name record 2: $ou
 # Deleting the application shreds its data key and removes its database.
 ctl app delete --sdkappid "$SDKAPPID" >/dev/null
 [ ! -f "$DIR/apps/$SDKAPPID.db" ] || fail "app db must be removed"
-if ctl usersig verify --sdkappid "$SDKAPPID" --userid alice_01 --usersig "$SIG" >/dev/null; then fail "deleted app must not verify"; fi
+expect_refused store_not_found ctl usersig verify --sdkappid "$SDKAPPID" --userid alice_01 --usersig "$SIG"
+# Data dir safety: a typo'd dir is not created by lookups; a non-empty foreign dir is refused.
+expect_refused store_not_found "$CTL" --data-dir "$DIR/typo" usersig verify --sdkappid 1 --userid alice_01 --usersig x
+[ ! -e "$DIR/typo" ] || fail "a lookup must not create a data dir"
+mkdir -p "$DIR/home" && touch "$DIR/home/notes.txt" && chmod 755 "$DIR/home"
+expect_refused store_invalid "$CTL" --data-dir "$DIR/home" account create --name x
+[ "$(stat -c %a "$DIR/home")" = 755 ] || fail "a foreign directory's permissions must not change"
+
+# Names with invalid UTF-8 and a hostile $USER never crash listing commands.
+ctl account create --name $'bad\xffname' >/dev/null
+ctl account list >/dev/null || fail "account list with a non-UTF-8 name must not crash"
+USER=$'x\xff\n{evil' ctl account create --name y >/dev/null
+ctl audit list | grep -q '"operator:local:x___evil"' || fail "operator name must be reduced to a safe charset"
+
 echo "aegisctl integration: OK"
