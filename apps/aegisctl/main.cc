@@ -248,7 +248,7 @@ int Main(int argc, char** argv) {
   std::string key;
   std::string user_id;
   std::string ticket;
-  int64_t expire = 86400 * 180;
+  int64_t expire = int64_t{86400} * 180;
   std::optional<uint32_t> room;
   std::optional<std::string> str_room;
   uint32_t privilege = auth::kPrivAll;
@@ -303,7 +303,7 @@ int Main(int argc, char** argv) {
   auto config = LoadConfig(sources);
   if (!config.ok()) return Refuse(config.status());
   const bool data_dir_given =
-      !data_dir.empty() || !config_file.empty() || sources.env.count("AEGIS_SERVER_DATA_DIR") > 0;
+      !data_dir.empty() || !config_file.empty() || sources.env.contains("AEGIS_SERVER_DATA_DIR");
   const store::AuditContext actor{LocalOperator(), "", ""};
 
   // UserSig commands need no data dir when --key is given.

@@ -370,7 +370,7 @@ std::string Tc3Date(int64_t timestamp) {
   unsigned d = 0;
   CivilFromDays(days, &y, &m, &d);
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
+  (void)std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
   return buf;
 }
 

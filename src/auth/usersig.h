@@ -69,7 +69,7 @@ struct UserSigGenParams {
   uint32_t sdkappid = 0;
   std::string key;  // application key, used as the HMAC key bytes as-is
   std::string user_id;
-  int64_t expire = 86400 * 180;
+  int64_t expire = int64_t{86400} * 180;
   int64_t time = 0;  // 0: now
   std::optional<PrivateMapKey> private_map_key;
 };
