@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/mask.h"
 #include "crypto/keyring.h"
+#include "store/data_dir.h"
 #include "store/store.h"
 
 namespace aegis {
@@ -149,15 +150,9 @@ Result<Context> OpenDataDir(const Config& config, bool may_initialise) {
                                                 " is not empty and holds no control.db; refusing "
                                                 "to initialise an Aegis data dir there");
     }
-    fs::create_directories(dir, ec);
-    if (ec) return Status::Error("store_io", "cannot create " + dir.string() + ": " + ec.message());
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+    AEGIS_RETURN_IF_ERROR(store::EnsurePrivateDir(dir.string()));
   }
-  std::string key_file = config.keyring.master_key_file;
-  if (key_file.empty()) {
-    const char* env = std::getenv("AEGIS_MASTER_KEY_FILE");
-    key_file = env != nullptr && *env != '\0' ? env : config.server.data_dir + "/master.key";
-  }
+  const std::string key_file = store::MasterKeyPath(config);
   auto provider = crypto::FileMasterKeyProvider::Open(key_file, /*create_if_missing=*/true);
   if (!provider.ok()) return provider.status();
   Context ctx;

@@ -1,6 +1,10 @@
 #include "bootstrap.h"
 
-#include <sstream>
+#include <initializer_list>
+#include <span>
+#include <string_view>
+
+#include "crypto/primitives.h"
 
 namespace aegis::aegisd {
 
@@ -25,30 +29,68 @@ Result<std::optional<DemoCredentials>> BootstrapDemo(store::ControlStore& store)
   if (!secret.ok()) {
     return secret.status();
   }
+  // Moved, not copied: the store's results leave no second plaintext behind.
   DemoCredentials creds;
   creds.uin = account->uin;
   creds.secret_id = secret->info.secret_id;
-  creds.secret_key = secret->secret_key;
+  creds.secret_key = std::move(secret->secret_key);
   creds.sdkappid = app->app.sdkappid;
-  creds.app_key = app->key.key;
+  creds.app_key = std::move(app->key.key);
   return std::optional<DemoCredentials>(std::move(creds));
+}
+
+void DemoCredentials::Wipe() {
+  WipeString(secret_key);
+  WipeString(app_key);
+}
+
+void WipeString(std::string& s) {
+  crypto::SecureZero(std::span<uint8_t>(reinterpret_cast<uint8_t*>(s.data()), s.size()));
+  s.clear();
 }
 
 std::string FormatDemoBlock(const DemoCredentials& creds, const std::string& https_url,
                             const std::string& aegisctl_prefix) {
-  std::ostringstream out;
-  out << "==================== Aegis demo credentials ====================\n"
-      << "Shown once, on this first start only. Store them now.\n"
-      << "Uin:             " << creds.uin << "\n"
-      << "SecretId:        " << creds.secret_id << "\n"
-      << "SecretKey:       " << creds.secret_key << "\n"
-      << "SdkAppId:        " << creds.sdkappid << "\n"
-      << "AppKey:          " << creds.app_key << "\n"
-      << "HTTPS address:   " << https_url << "\n"
-      << "UserSig command: " << aegisctl_prefix << " usersig gen --sdkappid " << creds.sdkappid
-      << " --userid demo_user\n"
-      << "================================================================\n";
-  return out.str();
+  const std::string uin = std::to_string(creds.uin);
+  const std::string sdkappid = std::to_string(creds.sdkappid);
+  const std::initializer_list<std::string_view> parts = {
+      "==================== Aegis demo credentials ====================\n",
+      "Shown once, on this first start only. Store them now.\n",
+      "Uin:             ",
+      uin,
+      "\n",
+      "SecretId:        ",
+      creds.secret_id,
+      "\n",
+      "SecretKey:       ",
+      creds.secret_key,
+      "\n",
+      "SdkAppId:        ",
+      sdkappid,
+      "\n",
+      "AppKey:          ",
+      creds.app_key,
+      "\n",
+      "HTTPS address:   ",
+      https_url,
+      "\n",
+      "UserSig command: ",
+      aegisctl_prefix,
+      " usersig gen --sdkappid ",
+      sdkappid,
+      " --userid demo_user\n",
+      "================================================================\n"};
+  size_t size = 0;
+  for (std::string_view part : parts) {
+    size += part.size();
+  }
+  // One allocation up front: growing would free buffers holding secrets unwiped.
+  std::string out;
+  out.reserve(size);
+  for (std::string_view part : parts) {
+    out.append(part);
+  }
+  return out;
 }
 
 }  // namespace aegis::aegisd

@@ -1,16 +1,16 @@
 #include "daemon.h"
 
 #include <signal.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <string_view>
 
 #include "api_endpoint.h"
 #include "bootstrap.h"
@@ -22,6 +22,7 @@
 #include "net/self_signed.h"
 #include "ops/metrics.h"
 #include "router.h"
+#include "store/data_dir.h"
 #include "store/store.h"
 
 namespace aegis::aegisd {
@@ -48,27 +49,10 @@ constexpr const char* kTag = "aegisd";
 
 // Startup errors: one plain line for the operator plus the structured log.
 int Fail(const std::string& message) {
-  std::fprintf(stderr, "aegisd: %s\n", message.c_str());
-  std::fflush(stderr);
+  (void)std::fprintf(stderr, "aegisd: %s\n", message.c_str());
+  (void)std::fflush(stderr);
   LogError(kTag, "startup failed", {{"error", message}});
   return 1;
-}
-
-Status MakeDataDir(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) == 0) {
-    return Status::Ok();
-  }
-  if (errno != EEXIST) {
-    return Status::Error("data_dir", "cannot create data dir " + dir + ": " + std::strerror(errno));
-  }
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Status::Error("data_dir", dir + " is not a directory");
-  }
-  if ((st.st_mode & 022) != 0) {
-    LogWarn(kTag, "data dir is writable by group or others", {{"path", dir}});
-  }
-  return Status::Ok();
 }
 
 std::string ShellQuote(const std::string& s) {
@@ -87,17 +71,6 @@ std::string ShellQuote(const std::string& s) {
   return out + "'";
 }
 
-std::string MasterKeyPath(const Config& config) {
-  if (!config.keyring.master_key_file.empty()) {
-    return config.keyring.master_key_file;
-  }
-  const char* env = std::getenv("AEGIS_MASTER_KEY_FILE");
-  if (env != nullptr && *env != '\0') {
-    return env;
-  }
-  return config.server.data_dir + "/master.key";
-}
-
 Result<net::TlsFiles> ResolveTls(const Config& config, const Clock& clock) {
   if (config.tls.cert.empty() != config.tls.key.empty()) {
     return Status::Error("tls_config", "set both tls.cert and tls.key, or neither");
@@ -106,6 +79,22 @@ Result<net::TlsFiles> ResolveTls(const Config& config, const Clock& clock) {
     return net::TlsFiles{config.tls.cert, config.tls.key, false};
   }
   return net::EnsureSelfSignedCertificate(config.server.data_dir, clock);
+}
+
+// write(2) straight to fd 1, bypassing the stdio/iostream buffers (which
+// would keep a copy of the bytes after flushing).
+void WriteToStdout(std::string_view text) {
+  std::cout.flush();
+  while (!text.empty()) {
+    const ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return;  // stdout closed: nothing more can be shown
+    }
+    text.remove_prefix(static_cast<size_t>(n));
+  }
 }
 
 // Blocks until SIGTERM or SIGINT (blocked in every thread, see RunDaemon).
@@ -128,7 +117,7 @@ int RunDaemon(const DaemonFlags& flags) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  (void)::signal(SIGPIPE, SIG_IGN);
 
   ConfigSources sources;
   sources.file = flags.config_file;
@@ -157,16 +146,17 @@ int RunDaemon(const DaemonFlags& flags) {
                 config.server.listen + "'");
   }
   if (config.server.max_body_bytes <= 0 || config.server.max_connections <= 0 ||
-      config.server.request_timeout_ms <= 0 || config.server.shutdown_grace_ms < 0) {
+      config.server.max_connections_per_ip <= 0 || config.server.request_timeout_ms <= 0 ||
+      config.server.shutdown_grace_ms < 0) {
     return Fail("configuration error: server limits and timeouts must be positive");
   }
 
-  const Status dir_status = MakeDataDir(config.server.data_dir);
+  const Status dir_status = store::EnsurePrivateDir(config.server.data_dir);
   if (!dir_status.ok()) {
     return Fail(dir_status.message());
   }
 
-  const std::string key_path = MasterKeyPath(config);
+  const std::string key_path = store::MasterKeyPath(config);
   auto provider = crypto::FileMasterKeyProvider::Open(key_path, /*create_if_missing=*/true);
   if (!provider.ok()) {
     if (provider.status().code() == "keyring_file_permissions") {
@@ -217,6 +207,7 @@ int RunDaemon(const DaemonFlags& flags) {
   options.key_file = tls->key_file;
   options.max_body_bytes = static_cast<size_t>(config.server.max_body_bytes);
   options.max_connections = static_cast<size_t>(config.server.max_connections);
+  options.max_connections_per_ip = static_cast<size_t>(config.server.max_connections_per_ip);
   options.request_timeout = std::chrono::milliseconds(config.server.request_timeout_ms);
   auto started = net::HttpsServer::Start(
       options, [&router](const net::HttpRequest& request) { return router.Handle(request); });
@@ -232,8 +223,12 @@ int RunDaemon(const DaemonFlags& flags) {
       ctl += " --config " + ShellQuote(flags.config_file);
     }
     ctl += " --data-dir " + ShellQuote(config.server.data_dir);
-    std::cout << FormatDemoBlock(*demo, url, ctl);
-    // The secrets leave memory as soon as they are printed.
+    std::string block = FormatDemoBlock(*demo, url, ctl);
+    WriteToStdout(block);
+    // The secrets leave memory as soon as they are printed: every copy is
+    // zeroed, not just freed, and none went through a stdio buffer.
+    WipeString(block);
+    demo->Wipe();
     demo.reset();
   }
   std::cout << "aegisd listening on " << url << std::endl;  // flushes: tests wait for it

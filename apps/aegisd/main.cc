@@ -1,10 +1,14 @@
 // aegisd: the Aegis server. See daemon.h for the lifecycle.
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
 #include <iostream>
 
 #include "daemon.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int Main(int argc, char** argv) {
   CLI::App app{"aegisd - Aegis real-time communication server"};
   aegis::aegisd::DaemonFlags flags;
   bool version = false;
@@ -18,4 +22,19 @@ int main(int argc, char** argv) {
     return 0;
   }
   return aegis::aegisd::RunDaemon(flags);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Errors are values throughout; this only turns a bug (or std::bad_alloc)
+  // into a message and exit status 1 instead of std::terminate.
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    (void)std::fprintf(stderr, "aegisd: fatal: %s\n", e.what());
+  } catch (...) {
+    (void)std::fprintf(stderr, "aegisd: fatal: unknown exception\n");
+  }
+  return 1;
 }

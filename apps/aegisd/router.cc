@@ -1,10 +1,12 @@
 #include "router.h"
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "core/log.h"
 #include "core/mask.h"
+#include "crypto/primitives.h"
 
 namespace aegis::aegisd {
 namespace {
@@ -19,8 +21,23 @@ net::HttpResponse Json(int status, std::string body) {
   return res;
 }
 
+// Routing errors happen before the API layer, so they keep their HTTP status,
+// but their body is the API's error envelope (docs/api/README.md), like the
+// listener's 400/413/431.
+net::HttpResponse ErrorEnvelope(int status, const char* code, std::string message) {
+  nlohmann::ordered_json body;
+  body["Response"]["Error"]["Code"] = code;
+  body["Response"]["Error"]["Message"] = std::move(message);
+  body["Response"]["RequestId"] = crypto::Uuid4();
+  net::HttpResponse res = Json(status, body.dump());
+  res.headers["cache-control"] = "no-store";
+  return res;
+}
+
 net::HttpResponse MethodNotAllowed(const char* allow) {
-  net::HttpResponse res = Json(405, R"({"error":"method_not_allowed"})");
+  net::HttpResponse res =
+      ErrorEnvelope(405, "UnsupportedOperation",
+                    std::string("The method is not allowed here; use ") + allow + ".");
   res.headers["allow"] = allow;
   return res;
 }
@@ -96,7 +113,7 @@ net::HttpResponse Router::Route(const net::HttpRequest& request, const char** ro
     return api_.Handle(request);
   }
   *route_label = "other";
-  return Json(404, R"({"error":"not_found"})");
+  return ErrorEnvelope(404, "ResourceNotFound.Path", "No such path.");
 }
 
 }  // namespace aegis::aegisd

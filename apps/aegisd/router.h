@@ -1,8 +1,10 @@
 // aegisd's HTTP routing: health and readiness probes, Prometheus metrics and
 // the REST API (POST /). Counts every answer in aegis_http_requests_total
-// with a bounded route label (unknown paths count as "other"). Borrows the
-// store, metrics and API endpoint (all must outlive it). Runs on the HTTPS
-// io thread; requests are untrusted.
+// with a bounded route label (unknown paths count as "other"). Unknown paths
+// answer 404 (ResourceNotFound.Path) and wrong methods 405
+// (UnsupportedOperation, with Allow), both in the API's error envelope.
+// Borrows the store, metrics and API endpoint (all must outlive it). Runs on
+// the HTTPS io thread; requests are untrusted.
 #pragma once
 
 #include "api_endpoint.h"

@@ -50,10 +50,10 @@ inline constexpr size_t kMaxRemoveUsers = 10;
 inline constexpr size_t kMaxDescribeUsers = 100;
 inline constexpr int64_t kMaxPageSize = 100;
 inline constexpr int64_t kMaxPageNumber = 1000000;
-inline constexpr int64_t kHistoryWindowS = 14 * 24 * 3600;  // oldest queryable StartTime
-inline constexpr int64_t kRoomQuerySpanS = 24 * 3600;       // DescribeRoomInfo
-inline constexpr int64_t kUserQuerySpanS = 4 * 3600;        // DescribeUserInfo
-inline constexpr int64_t kMaxUnixTime = 4102444800;         // 2100-01-01
+inline constexpr int64_t kHistoryWindowS = int64_t{14} * 24 * 3600;  // oldest queryable StartTime
+inline constexpr int64_t kRoomQuerySpanS = int64_t{24} * 3600;       // DescribeRoomInfo
+inline constexpr int64_t kUserQuerySpanS = int64_t{4} * 3600;        // DescribeUserInfo
+inline constexpr int64_t kMaxUnixTime = 4102444800;                  // 2100-01-01
 
 struct DescribeRoomInfoRequest {
   uint32_t sdkappid = 0;

@@ -1,6 +1,9 @@
 #include "api/rest_api.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <optional>
 #include <set>
@@ -24,7 +27,8 @@ constexpr const char* kRateLimitedMetric = "aegis_api_rate_limited_total";
 
 // Codes this API may answer with. Anything else produced by a lower layer
 // (store_io, crypto_*, ...) is an internal detail and becomes InternalError,
-// both on the wire and in metric labels.
+// both on the wire and in metric labels. (RequestSizeLimitExceeded is the
+// listener's: it answers 413 before a body reaches Handle.)
 const std::set<std::string, std::less<>>& KnownCodes() {
   static const std::set<std::string, std::less<>> codes = {
       "AuthFailure.SignatureFailure",
@@ -38,7 +42,6 @@ const std::set<std::string, std::less<>>& KnownCodes() {
       "InvalidParameterValue",
       "UnknownParameter",
       "RequestLimitExceeded",
-      "RequestSizeLimitExceeded",
       "UnauthorizedOperation",
       "UnsupportedOperation",
       "ResourceNotFound",
@@ -161,10 +164,56 @@ std::string RoomFromCommId(std::string_view comm_id) {
 
 std::string RoomTarget(const RoomKey& key) { return "room:" + key.ToString(); }
 
+// Coalescing window in ms, clamped so that * 1000 cannot overflow.
+int64_t WindowMillis(int64_t window_s) {
+  constexpr int64_t kMaxWindowS = int64_t{7} * 24 * 3600;
+  return std::clamp<int64_t>(window_s, 0, kMaxWindowS) * 1000;
+}
+
+// Retry-After in whole seconds for a limiter's wait: at least 1, at most
+// kMaxRetryAfterS, also for +infinity ("never") and NaN.
+int64_t RetryAfterSeconds(double wait_s) {
+  const auto max_s = static_cast<double>(RestApi::kMaxRetryAfterS);
+  if (!(wait_s < max_s)) {
+    return RestApi::kMaxRetryAfterS;
+  }
+  return std::max<int64_t>(1, std::llround(std::ceil(wait_s)));
+}
+
 }  // namespace
+
+std::string ClientAddressKey(std::string_view ip) {
+  constexpr size_t kMaxKeyBytes = 64;
+  if (ip.empty()) {
+    return "-";
+  }
+  std::string text(ip.substr(0, std::min(ip.find('%'), kMaxKeyBytes)));  // no zone id
+  std::array<char, INET6_ADDRSTRLEN> buf{};
+  in_addr v4{};
+  if (::inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+    return ::inet_ntop(AF_INET, &v4, buf.data(), buf.size()) != nullptr ? std::string(buf.data())
+                                                                        : text;
+  }
+  std::array<uint8_t, 16> v6{};
+  if (::inet_pton(AF_INET6, text.c_str(), v6.data()) != 1) {
+    return std::string(ip.substr(0, kMaxKeyBytes));
+  }
+  constexpr std::array<uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::equal(kV4MappedPrefix.begin(), kV4MappedPrefix.end(), v6.begin())) {
+    return ::inet_ntop(AF_INET, v6.data() + 12, buf.data(), buf.size()) != nullptr
+               ? std::string(buf.data())
+               : text;
+  }
+  std::fill(v6.begin() + 8, v6.end(), uint8_t{0});
+  if (::inet_ntop(AF_INET6, v6.data(), buf.data(), buf.size()) == nullptr) {
+    return text;
+  }
+  return std::string(buf.data()) + "/64";
+}
 
 struct RestApi::Context {
   std::string request_id;
+  std::string address_key;  // ClientAddressKey(client_ip)
   std::optional<Action> action;
   std::string action_label = "unknown";  // bounded: a known action or "unknown"
   // Authentication state.
@@ -191,13 +240,23 @@ RestApi::RestApi(store::ControlStore& store, const Config& config, const Clock& 
       address_limiter_(clock, {config.api.address_rate, config.api.address_burst,
                                static_cast<size_t>(std::max<int64_t>(1, config.api.max_buckets))}),
       secret_limiter_(clock, {config.api.secret_action_rate, config.api.secret_action_burst,
-                              static_cast<size_t>(std::max<int64_t>(1, config.api.max_buckets))}) {
+                              static_cast<size_t>(std::max<int64_t>(1, config.api.max_buckets))}),
+      auth_failures_(
+          clock, {WindowMillis(config.api.auth_failure_audit_window_s), kMaxCoalescedFailureKeys}) {
   DescribeMetrics();
+}
+
+RestApi::~RestApi() {
+  // Counted failures must reach the audit log even if no request follows.
+  std::vector<AuthFailureCoalescer::Summary> due;
+  auth_failures_.Drain(&due);
+  WriteFailureSummaries(due);
 }
 
 net::HttpResponse RestApi::Handle(const net::HttpRequest& request) {
   Context ctx;
   ctx.request_id = crypto::Uuid4();
+  ctx.address_key = ClientAddressKey(request.client_ip);
   if (auto name = Header(request, "x-tc-action")) {
     if (auto action = ParseActionName(*name)) {
       ctx.action = action;
@@ -218,23 +277,20 @@ net::HttpResponse RestApi::Handle(const net::HttpRequest& request) {
 }
 
 Status RestApi::Process(const net::HttpRequest& request, Context& ctx, Json* out) {
-  const std::string address_key = request.client_ip.empty() ? "-" : request.client_ip;
-  if (!address_limiter_.TryAcquire(address_key)) {
+  if (!address_limiter_.TryAcquire(ctx.address_key)) {
     ctx.in_auth = false;
-    ctx.limited_key = address_key;
+    ctx.limited_key = ctx.address_key;
     ctx.limited_by_address = true;
     ops::Metrics::Global().Increment(kRateLimitedMetric, {{"scope", "address"}});
     return Error("RequestLimitExceeded", "Too many requests from this address.");
   }
 
-  // Shape of the HTTP request (cheap, before any store access).
+  // Shape of the HTTP request (cheap, before any store access). aegisd's
+  // router already answers anything but POST / with 404/405; this keeps
+  // Handle safe for any caller. The body size is the listener's limit.
   if (request.method != "POST" || (request.path != "/" && !request.path.empty())) {
     ctx.in_auth = false;
     return Error("UnsupportedOperation", "Only POST / is supported.");
-  }
-  if (static_cast<int64_t>(request.body.size()) > config_.server.max_body_bytes) {
-    ctx.in_auth = false;
-    return Error("RequestSizeLimitExceeded", "The request body is too large.");
   }
   auto content_type = Header(request, "content-type");
   if (!content_type || !IsJsonContentType(*content_type)) {
@@ -367,7 +423,7 @@ Status RestApi::Authenticate(const net::HttpRequest& request, Context& ctx) {
   if (!verified.ok()) {
     ctx.auth_reason = std::string(VerifyReason(verified.code()));
     std::string code = verified.code();
-    if (KnownCodes().count(code) == 0) {
+    if (!KnownCodes().contains(code)) {
       code = "AuthFailure.SignatureFailure";
     }
     return Error(code, AuthMessage(code, tolerance));
@@ -508,20 +564,58 @@ Status RestApi::DoRemoveUser(const RemoveUserRequest& r, Context& ctx) {
   return Status::Ok();
 }
 
-void RestApi::AuditAuthFailure(const net::HttpRequest& request, const Context& ctx,
-                               const Status& status) {
+void RestApi::RecordAuthFailure(const net::HttpRequest& request, const Context& ctx,
+                                const Status& status) {
+  AuthFailureCoalescer::Failure failure;
+  failure.key = ctx.address_key + '\x1f' + ctx.auth_reason;
+  failure.actor = ctx.actor;
+  failure.target = "api:" + ctx.action_label;
+  failure.result = status.code();
+  failure.reason = ctx.auth_reason;
+  failure.request_id = ctx.request_id;
+  failure.client_ip = request.client_ip;
+  std::vector<AuthFailureCoalescer::Summary> due;
+  const bool record_now = auth_failures_.Add(failure, &due);
+  WriteFailureSummaries(due);
+  if (!record_now) {
+    return;  // counted; a later summary records it
+  }
+  AuditAuthFailure(failure, "reason=" + failure.reason);
+  LogWarn(kTag, "authentication failed",
+          {{"request_id", failure.request_id},
+           {"actor", failure.actor},
+           {"reason", failure.reason},
+           {"client_ip", MaskIp(failure.client_ip)}});
+}
+
+void RestApi::WriteFailureSummaries(const std::vector<AuthFailureCoalescer::Summary>& due) {
+  const int64_t window_s = WindowMillis(config_.api.auth_failure_audit_window_s) / 1000;
+  for (const AuthFailureCoalescer::Summary& summary : due) {
+    const std::string count = std::to_string(summary.count);
+    AuditAuthFailure(summary.last, "reason=" + summary.last.reason + " count=" + count +
+                                       " window_s=" + std::to_string(window_s));
+    LogWarn(kTag, "authentication failures coalesced",
+            {{"request_id", summary.last.request_id},
+             {"actor", summary.last.actor},
+             {"reason", summary.last.reason},
+             {"count", summary.count},
+             {"client_ip", MaskIp(summary.last.client_ip)}});
+  }
+}
+
+void RestApi::AuditAuthFailure(const AuthFailureCoalescer::Failure& failure, std::string detail) {
   store::AuditEvent event;
-  event.actor = ctx.actor;
+  event.actor = failure.actor;
   event.action = "auth.failure";
-  event.target = "api:" + ctx.action_label;
-  event.result = status.code();
-  event.request_id = ctx.request_id;
-  event.client_ip = request.client_ip;
-  event.detail = "reason=" + ctx.auth_reason;
+  event.target = failure.target;
+  event.result = failure.result;
+  event.request_id = failure.request_id;
+  event.client_ip = failure.client_ip;
+  event.detail = std::move(detail);
   Status appended = store_.audit().Append(event);
   if (!appended.ok()) {
     LogError(kTag, "audit append failed",
-             {{"request_id", ctx.request_id}, {"error", appended.code()}});
+             {{"request_id", failure.request_id}, {"error", appended.code()}});
   }
 }
 
@@ -544,7 +638,7 @@ void RestApi::AuditWrite(const net::HttpRequest& request, const Context& ctx,
 
 net::HttpResponse RestApi::Finish(const net::HttpRequest& request, const Context& ctx,
                                   Status status, Json fields) {
-  if (!status.ok() && KnownCodes().count(status.code()) == 0) {
+  if (!status.ok() && !KnownCodes().contains(status.code())) {
     LogError(kTag, "unexpected error code", {{"request_id", ctx.request_id}});
     status = Error("InternalError", "An internal error occurred.");
   }
@@ -552,17 +646,17 @@ net::HttpResponse RestApi::Finish(const net::HttpRequest& request, const Context
   const std::string result = status.ok() ? "ok" : status.code();
   metrics.Increment(kRequestsMetric, {{"action", ctx.action_label}, {"result", result}});
 
+  // Failure counts whose window has ended are written by whichever request
+  // comes next, so a flood that stops is still fully accounted for.
+  std::vector<AuthFailureCoalescer::Summary> due;
+  auth_failures_.Collect(&due);
+  WriteFailureSummaries(due);
+
   if (!status.ok() && ctx.in_auth && !ctx.auth_reason.empty()) {
     // A failed authentication costs extra tokens, so guessing is slow.
-    address_limiter_.Penalize(request.client_ip.empty() ? "-" : request.client_ip,
-                              config_.api.auth_failure_cost);
+    address_limiter_.Penalize(ctx.address_key, config_.api.auth_failure_cost);
     metrics.Increment(kAuthFailuresMetric, {{"reason", ctx.auth_reason}});
-    AuditAuthFailure(request, ctx, status);
-    LogWarn(kTag, "authentication failed",
-            {{"request_id", ctx.request_id},
-             {"actor", ctx.actor},
-             {"reason", ctx.auth_reason},
-             {"client_ip", MaskIp(request.client_ip)}});
+    RecordAuthFailure(request, ctx, status);
   } else if (ctx.audit_write && !ctx.in_auth) {
     AuditWrite(request, ctx, status);
   }
@@ -589,9 +683,8 @@ net::HttpResponse RestApi::Finish(const net::HttpRequest& request, const Context
   http.headers["x-content-type-options"] = "nosniff";
   if (!ctx.limited_key.empty()) {
     auth::RateLimiter& limiter = ctx.limited_by_address ? address_limiter_ : secret_limiter_;
-    double wait = limiter.SecondsUntilAvailable(ctx.limited_key);
-    http.headers["retry-after"] =
-        std::to_string(std::max<int64_t>(1, std::llround(std::ceil(wait))));
+    const double wait = limiter.SecondsUntilAvailable(ctx.limited_key);
+    http.headers["retry-after"] = std::to_string(RetryAfterSeconds(wait));
   }
   http.body = envelope.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return http;

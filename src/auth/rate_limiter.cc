@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 namespace aegis::auth {
@@ -43,8 +44,7 @@ RateLimiter::Bucket& RateLimiter::TouchLocked(std::string_view key) {
     return b;
   }
   while (buckets_.size() >= options_.max_buckets && !lru_.empty()) {
-    buckets_.erase(lru_.back());
-    lru_.pop_back();
+    EvictOneLocked(now_ms);
   }
   lru_.push_front(k);
   Bucket& b = buckets_[std::move(k)];
@@ -52,6 +52,25 @@ RateLimiter::Bucket& RateLimiter::TouchLocked(std::string_view key) {
   b.last_ms = now_ms;
   b.lru = lru_.begin();
   return b;
+}
+
+void RateLimiter::EvictOneLocked(int64_t now_ms) {
+  // Walk from the least recently used end; strict '>' keeps the oldest on ties.
+  auto victim = std::prev(lru_.end());
+  double victim_tokens = -std::numeric_limits<double>::infinity();
+  size_t seen = 0;
+  for (auto it = lru_.end(); it != lru_.begin() && seen < kEvictionSample; ++seen) {
+    --it;
+    const Bucket& b = buckets_.at(*it);
+    const double tokens =
+        Refilled(b.tokens, b.last_ms, now_ms, options_.rate_per_s, options_.burst);
+    if (tokens > victim_tokens) {
+      victim_tokens = tokens;
+      victim = it;
+    }
+  }
+  buckets_.erase(*victim);
+  lru_.erase(victim);
 }
 
 bool RateLimiter::TryAcquire(std::string_view key, double cost) {

@@ -1,7 +1,10 @@
 // Token-bucket rate limiter keyed by string (SecretId+action, client address).
-// Memory is bounded: at most `max_buckets` keys are kept; the least recently
-// used bucket is evicted first (an evicted key starts again with a full bucket,
-// which is the safe direction for a bounded table; see docs/SECURITY.md).
+// Memory is bounded: at most `max_buckets` keys are kept. When the table is
+// full, the fullest bucket (after refill) among the kEvictionSample least
+// recently used ones is evicted, ties going to the least recently used. An
+// evicted key starts again with a full bucket, so evicting the fullest one
+// forgets the least: a penalised (indebted) key is not reset by a flood of
+// fresh keys, which all hold more tokens than it does (see docs/SECURITY.md).
 // Time comes from the injected Clock. Thread-safe (internal mutex).
 #pragma once
 
@@ -24,6 +27,9 @@ class RateLimiter {
     size_t max_buckets = 100000;
   };
 
+  // How many least recently used buckets an eviction compares.
+  static constexpr size_t kEvictionSample = 8;
+
   RateLimiter(const Clock& clock, Options options);
 
   // Takes `cost` tokens for `key`; false (nothing taken) when not enough.
@@ -44,6 +50,7 @@ class RateLimiter {
     std::list<std::string>::iterator lru;
   };
   Bucket& TouchLocked(std::string_view key);
+  void EvictOneLocked(int64_t now_ms);
 
   const Clock& clock_;
   Options options_;

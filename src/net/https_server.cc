@@ -75,6 +75,23 @@ std::string PeerAddress(const tcp::socket& socket) {
 
 }  // namespace
 
+std::string ConnectionLimitKey(std::string_view ip) {
+  error_code ec;
+  asio::ip::address addr = asio::ip::make_address(std::string(ip), ec);
+  if (ec) {
+    return {};
+  }
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  }
+  if (addr.is_v4()) {
+    return addr.to_string();
+  }
+  asio::ip::address_v6::bytes_type bytes = addr.to_v6().to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
 bool ParseHostPort(std::string_view text, std::string* host, uint16_t* port) {
   std::string_view h;
   std::string_view p;
@@ -134,7 +151,7 @@ class HttpsServer::Impl {
   const HttpsServerOptions& options() const { return options_; }
   ssl::context& ssl_ctx() { return ssl_ctx_; }
   HttpResponse CallHandler(const HttpRequest& request);
-  void OnSessionClosed(uint64_t id);
+  void OnSessionClosed(uint64_t id, const std::string& limit_key);
 
   uint16_t port() const { return port_; }
   std::string address() const { return address_; }
@@ -158,7 +175,8 @@ class HttpsServer::Impl {
   mutable std::mutex mu_;
   std::condition_variable idle_cv_;
   size_t active_ = 0;
-  std::mutex stop_mu_;  // serializes Stop()
+  std::unordered_map<std::string, size_t> active_per_key_;  // ConnectionLimitKey -> open
+  std::mutex stop_mu_;                                      // serializes Stop()
   bool stopped_ = false;
   uint16_t port_ = 0;
   std::string address_;
@@ -183,13 +201,15 @@ class HttpsServer::Impl {
 // last callback runs); the server keeps only weak references.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(HttpsServer::Impl& server, uint64_t id, tcp::socket socket, std::string client_ip)
+  Session(HttpsServer::Impl& server, uint64_t id, tcp::socket socket, std::string client_ip,
+          std::string limit_key)
       : server_(server),
         id_(id),
         client_ip_(std::move(client_ip)),
+        limit_key_(std::move(limit_key)),
         stream_(std::move(socket), server.ssl_ctx()) {}
 
-  ~Session() { server_.OnSessionClosed(id_); }
+  ~Session() { server_.OnSessionClosed(id_, limit_key_); }
 
   void Start() {
     state_ = State::kHandshake;
@@ -397,6 +417,7 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpsServer::Impl& server_;
   const uint64_t id_;
   const std::string client_ip_;  // full address; MaskIp before logging
+  const std::string limit_key_;  // ConnectionLimitKey(client_ip_)
 
   // Allocated by this.
   beast::ssl_stream<beast::tcp_stream> stream_;
@@ -484,20 +505,35 @@ void HttpsServer::Impl::OnAccept(error_code ec, tcp::socket socket) {
     });
     return;
   }
+  std::string client_ip = PeerAddress(socket);
+  std::string limit_key = ConnectionLimitKey(client_ip);
+  const char* refused = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (active_ >= options_.max_connections) {
-      error_code ignored;
-      socket.close(ignored);
-      LogDebug(kTag, "connection refused: limit reached");
-      DoAccept();
-      return;
+    const auto it = active_per_key_.find(limit_key);
+    const size_t same_key = it == active_per_key_.end() ? 0 : it->second;
+    if (limit_key.empty()) {
+      refused = "peer address unavailable";  // already reset by the peer
+    } else if (active_ >= options_.max_connections) {
+      refused = "limit reached";
+    } else if (same_key >= options_.max_connections_per_ip) {
+      refused = "per-address limit reached";
+    } else {
+      ++active_per_key_[limit_key];
+      ++active_;
     }
-    ++active_;
   }
-  std::string client_ip = PeerAddress(socket);
+  if (refused != nullptr) {
+    // Closed before any TLS work: an over-limit peer costs one accept.
+    error_code ignored;
+    socket.close(ignored);
+    LogDebug(kTag, "connection refused", {{"reason", refused}, {"client", MaskIp(client_ip)}});
+    DoAccept();
+    return;
+  }
   const uint64_t id = next_session_id_++;
-  auto session = std::make_shared<Session>(*this, id, std::move(socket), std::move(client_ip));
+  auto session = std::make_shared<Session>(*this, id, std::move(socket), std::move(client_ip),
+                                           std::move(limit_key));
   sessions_.emplace(id, session);
   session->Start();
   DoAccept();
@@ -518,10 +554,14 @@ HttpResponse HttpsServer::Impl::CallHandler(const HttpRequest& request) {
   return response;
 }
 
-void HttpsServer::Impl::OnSessionClosed(uint64_t id) {
+void HttpsServer::Impl::OnSessionClosed(uint64_t id, const std::string& limit_key) {
   sessions_.erase(id);
   std::lock_guard<std::mutex> lock(mu_);
   --active_;
+  auto it = active_per_key_.find(limit_key);
+  if (it != active_per_key_.end() && --it->second == 0) {
+    active_per_key_.erase(it);  // bounded by open connections, not by peers ever seen
+  }
   idle_cv_.notify_all();
 }
 

@@ -3,8 +3,8 @@
 // asynchronously (no thread per connection). Each request is converted to an
 // HttpRequest and passed to the Handler on that io thread; the handler must
 // not block for long and its exceptions are turned into 500s. Peers are
-// untrusted: body/header limits, timeouts and a connection cap apply, and no
-// error raised by a peer escapes the server.
+// untrusted: body/header limits, timeouts and connection caps (in total and
+// per client address) apply, and no error raised by a peer escapes the server.
 // Start/Stop/port may be called from any thread; Stop is idempotent.
 #pragma once
 
@@ -26,14 +26,20 @@ struct HttpsServerOptions {
   std::string cert_file;                             // PEM chain
   std::string key_file;                              // PEM private key
   size_t max_body_bytes = 1 << 20;                   // larger bodies: 413
-  size_t max_header_bytes = 16 * 1024;               // larger header blocks: 431
+  size_t max_header_bytes = size_t{16} * 1024;       // larger header blocks: 431
   size_t max_connections = 1024;                     // further connections are closed at accept
+  size_t max_connections_per_ip = 64;                // per ConnectionLimitKey; same, before TLS
   std::chrono::milliseconds request_timeout{15000};  // per request read/write
   std::chrono::milliseconds handshake_timeout{10000};
 };
 
 // Splits "HOST:PORT" / "[v6]:PORT". False on anything malformed.
 bool ParseHostPort(std::string_view text, std::string* host, uint16_t* port);
+
+// What max_connections_per_ip counts under, for a peer address in text form:
+// an IPv4 address (also when IPv4-mapped) as is, an IPv6 address by its /64,
+// since one client usually holds a whole /64. Empty when `ip` is not an address.
+std::string ConnectionLimitKey(std::string_view ip);
 
 class HttpsServer {
  public:

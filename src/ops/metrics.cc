@@ -59,9 +59,9 @@ void AppendValue(std::string* out, double value) {
   }
   char buf[64];
   if (value == std::floor(value) && std::fabs(value) < 1e15) {
-    std::snprintf(buf, sizeof(buf), "%.0f", value);
+    (void)std::snprintf(buf, sizeof(buf), "%.0f", value);
   } else {
-    std::snprintf(buf, sizeof(buf), "%.17g", value);
+    (void)std::snprintf(buf, sizeof(buf), "%.17g", value);
   }
   out->append(buf);
 }

@@ -274,9 +274,12 @@ class AppStoreImpl final : public AppStore {
 std::string AppOwner(uint32_t sdkappid) { return "app:" + std::to_string(sdkappid); }
 
 Result<std::unique_ptr<AppStore>> OpenAppStore(const std::string& path, uint32_t sdkappid,
-                                               std::vector<crypto::Dek> deks, const Clock& clock) {
+                                               std::vector<crypto::Dek> deks, const Clock& clock,
+                                               AppDbMode mode) {
   if (deks.empty()) return Status::Error("store_not_found", "application has no data key");
-  auto db = Db::Open(path, DbOptions{});
+  DbOptions options;
+  options.create_if_missing = mode == AppDbMode::kCreate;
+  auto db = Db::Open(path, options);
   if (!db.ok()) return db.status();
   AEGIS_RETURN_IF_ERROR(Migrate(**db, AppMigrations(), clock, "application database"));
   return std::unique_ptr<AppStore>(

@@ -15,11 +15,15 @@ namespace aegis::store::internal {
 
 std::string AppOwner(uint32_t sdkappid);  // "app:<sdkappid>"
 
-// Opens (creating and migrating) the application database at `path`. `deks`
-// holds every DEK version of the application (non-empty): the newest seals,
-// a sealed value names the version that opens it, and the lookup-hash key
-// comes from the oldest so lookups stay stable across DEK rotation.
+enum class AppDbMode { kCreate, kMustExist };
+
+// Opens (with kCreate: creating if missing) and migrates the application
+// database at `path`; with kMustExist a missing file is store_not_found.
+// `deks` holds every DEK version of the application (non-empty): the newest
+// seals, a sealed value names the version that opens it, and the lookup-hash
+// key comes from the oldest so lookups stay stable across DEK rotation.
 Result<std::unique_ptr<AppStore>> OpenAppStore(const std::string& path, uint32_t sdkappid,
-                                               std::vector<crypto::Dek> deks, const Clock& clock);
+                                               std::vector<crypto::Dek> deks, const Clock& clock,
+                                               AppDbMode mode);
 
 }  // namespace aegis::store::internal

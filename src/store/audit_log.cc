@@ -118,21 +118,29 @@ Status AuditLogImpl::AppendLocked(const AuditEvent& event) {
   // truncated log is not silently "healed" by the next append (the gap stays).
   uint64_t prev_seq = 0;
   std::string prev_hash(kGenesisHash);
+  bool have_checkpoint = false;
   {
     Stmt cp(db_, "SELECT seq, hash FROM audit_checkpoint WHERE id = 1;");
     auto row = cp.Step();
     if (!row.ok()) return row.status();
     if (*row) {
+      have_checkpoint = true;
       prev_seq = static_cast<uint64_t>(cp.Int(0));
       prev_hash = cp.Text(1);
-    } else {
-      Stmt tail(db_, "SELECT seq, hash FROM audit_log ORDER BY seq DESC, id DESC LIMIT 1;");
-      auto t = tail.Step();
-      if (!t.ok()) return t.status();
-      if (*t) {
-        prev_seq = static_cast<uint64_t>(tail.Int(0));
-        prev_hash = tail.Text(1);
-      }
+    }
+  }
+  if (prev_seq == 0) {
+    // Records without a checkpoint (deleted with a truncated tail) or behind
+    // the genesis checkpoint: continuing would hide the damage, so refuse
+    // until an operator has looked.
+    Stmt any(db_, "SELECT EXISTS (SELECT 1 FROM audit_log);");
+    auto row = any.Step();
+    if (!row.ok()) return row.status();
+    if (*row && any.Int(0) != 0) {
+      return Status::Error(
+          "store_invalid",
+          have_checkpoint ? "audit checkpoint does not match the log: run aegisctl audit verify"
+                          : "audit checkpoint missing: run aegisctl audit verify");
     }
   }
 
@@ -265,9 +273,13 @@ Result<AuditVerifyReport> AuditLogImpl::Verify() {
     return Bad(n, last + 1, "checkpoint_missing");
   }
   const auto cp_seq = checkpoint->seq;
-  if (!HexEqual(
-          CheckpointMac(keys_, static_cast<int64_t>(cp_seq), checkpoint->hash, checkpoint->time_ms),
-          checkpoint->mac)) {
+  // The genesis checkpoint comes from a migration, which has no key to MAC it
+  // with; it claims nothing beyond "empty", so it is only valid for an empty log.
+  const bool genesis = cp_seq == 0 && HexEqual(checkpoint->hash, kGenesisHash);
+  if (genesis && n > 0) return Bad(n, 1, "checkpoint_bad_mac");
+  if (!genesis && !HexEqual(CheckpointMac(keys_, static_cast<int64_t>(cp_seq), checkpoint->hash,
+                                          checkpoint->time_ms),
+                            checkpoint->mac)) {
     return Bad(n, cp_seq, "checkpoint_bad_mac");
   }
   if (last < cp_seq) return Bad(n, last + 1, "truncated");

@@ -1,6 +1,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include "store/app_store_internal.h"
 #include "store/audit_internal.h"
 #include "store/control_store_internal.h"
+#include "store/data_dir.h"
 #include "store/sqlite_internal.h"
 #include "store/store.h"
 
@@ -59,11 +61,9 @@ Status CheckName(std::string_view what, std::string_view name) {
 }
 
 bool LooksLikeSecretId(std::string_view id) {
-  if (id.size() != 36 || id.substr(0, 4) != "AKID") return false;
-  for (char c : id) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
+  return id.size() == 36 && id.substr(0, 4) == "AKID" && std::ranges::all_of(id, [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c));
+         });
 }
 
 Status StatusOf(const Status& s) { return s; }
@@ -189,7 +189,8 @@ class ControlStoreImpl final : public ControlStore {
           const std::string path = AppDbPath(app.sdkappid);
           RemoveAppFiles(path);
           created_path = path;
-          auto store = internal::OpenAppStore(path, app.sdkappid, {*dek}, clock_);
+          auto store = internal::OpenAppStore(path, app.sdkappid, {*dek}, clock_,
+                                              internal::AppDbMode::kCreate);
           if (!store.ok()) return store.status();
           return created;
         });
@@ -217,7 +218,7 @@ class ControlStoreImpl final : public ControlStore {
   }
 
   Status DeleteApplication(uint32_t sdkappid, const AuditContext& ctx) override {
-    const Status s = Mutate("app.delete", AppTarget(sdkappid), ctx, [&](AuditEvent&) -> Status {
+    Status s = Mutate("app.delete", AppTarget(sdkappid), ctx, [&](AuditEvent&) -> Status {
       auto app = GetLiveAppLocked(sdkappid);
       if (!app.ok()) return app.status();
       // Crypto-shredding: without the DEK, the app database, its backups and
@@ -501,7 +502,15 @@ class ControlStoreImpl final : public ControlStore {
       deks = std::move(*loaded);
     }
     if (deks.empty()) return Status::Error("store_not_found", "application has no data key");
-    return internal::OpenAppStore(AppDbPath(sdkappid), sdkappid, std::move(deks), clock_);
+    // Never recreate a vanished file: an empty database would silently stand
+    // in for the application's history (restore it from backup instead).
+    auto store = internal::OpenAppStore(AppDbPath(sdkappid), sdkappid, std::move(deks), clock_,
+                                        internal::AppDbMode::kMustExist);
+    if (!store.ok() && store.status().code() == "store_not_found") {
+      LogError(kLogTag, "application database missing", {{"sdkappid", sdkappid}});
+      return Status::Error("store_not_found", "application database missing");
+    }
+    return store;
   }
 
   AuditLog& audit() override { return *audit_; }
@@ -558,7 +567,7 @@ class ControlStoreImpl final : public ControlStore {
                               .BindBlob(dek->second.wrapped)
                               .BindInt(clock_.NowUnixSeconds())
                               .Run());
-    return std::move(dek->first);
+    return dek->first;  // Dek is copy-only (its copy zeroes on destruction)
   }
 
   Result<std::vector<crypto::Dek>> LoadDeks(const std::string& owner,
@@ -774,8 +783,8 @@ namespace internal {
 Result<std::unique_ptr<ControlStore>> OpenControlStore(const std::string& data_dir,
                                                        crypto::Keyring& keyring, const Clock& clock,
                                                        const DbOptions& options) {
-  AEGIS_RETURN_IF_ERROR(EnsurePrivateDir(data_dir));
-  AEGIS_RETURN_IF_ERROR(EnsurePrivateDir(data_dir + "/apps"));
+  AEGIS_RETURN_IF_ERROR(store::EnsurePrivateDir(data_dir));
+  AEGIS_RETURN_IF_ERROR(store::EnsurePrivateDir(data_dir + "/apps"));
   struct stat st {};
   if (::stat(data_dir.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
     // An operator-made directory is left alone; the files inside are 0600.

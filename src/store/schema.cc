@@ -1,7 +1,9 @@
 // Database schemas as forward-only migrations. Never edit a released
 // migration: append a new one (version + 1).
 #include <array>
+#include <string_view>
 
+#include "store/audit_internal.h"
 #include "store/sqlite_internal.h"
 
 namespace aegis::store::internal {
@@ -79,6 +81,17 @@ CREATE TABLE audit_checkpoint (
 );
 )sql";
 
+// Every log gets its checkpoint row up front, so a missing row always means
+// tampering and the next append refuses instead of continuing the chain. A
+// log that already has records but no checkpoint is left without one so that
+// Verify keeps reporting "checkpoint_missing".
+constexpr const char* kControlV2 = R"sql(
+INSERT INTO audit_checkpoint (id, seq, hash, time_ms, mac)
+  SELECT 1, 0, '0000000000000000000000000000000000000000000000000000000000000000', 0, ''
+  WHERE NOT EXISTS (SELECT 1 FROM audit_checkpoint) AND NOT EXISTS (SELECT 1 FROM audit_log);
+)sql";
+static_assert(std::string_view(kControlV2).find(kGenesisHash) != std::string_view::npos);
+
 constexpr const char* kAppV1 = R"sql(
 CREATE TABLE rooms (
   comm_id         TEXT    PRIMARY KEY,
@@ -109,8 +122,9 @@ CREATE INDEX sessions_by_user ON sessions (user_lookup, joined_at);
 CREATE INDEX sessions_by_joined ON sessions (joined_at);
 )sql";
 
-constexpr std::array<Migration, 1> kControl = {{
+constexpr std::array<Migration, 2> kControl = {{
     {1, "initial control schema", kControlV1},
+    {2, "genesis audit checkpoint", kControlV2},
 }};
 
 constexpr std::array<Migration, 1> kApp = {{

@@ -21,7 +21,11 @@ Status IoError(const std::string& what, const std::string& path) {
 Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const DbOptions& options) {
   // Create the file ourselves so its mode is 0600 from the first byte; SQLite
   // gives the -wal and -shm files the same mode as the database file.
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  const int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | (options.create_if_missing ? O_CREAT : 0);
+  const int fd = ::open(path.c_str(), flags, 0600);
+  if (fd < 0 && errno == ENOENT && !options.create_if_missing) {
+    return Status::Error("store_not_found", "database file " + path + " does not exist");
+  }
   if (fd < 0) return IoError("cannot open", path);
   struct stat st {};
   if (::fstat(fd, &st) != 0 || ((st.st_mode & 0077) != 0 && ::fchmod(fd, st.st_mode & 0700) != 0)) {
@@ -164,7 +168,7 @@ Status Txn::Begin() {
 }
 
 Status Txn::Commit() {
-  const Status s = db_.Exec("COMMIT;");
+  Status s = db_.Exec("COMMIT;");
   if (s.ok()) active_ = false;
   return s;
 }
@@ -219,21 +223,6 @@ Status Migrate(Db& db, std::span<const Migration> migrations, const Clock& clock
                              std::to_string(current.Int(0)) + " but this build knows only up to " +
                              std::to_string(known) + "; upgrade Aegis before opening it");
   }
-  return Status::Ok();
-}
-
-Status EnsurePrivateDir(const std::string& path) {
-  if (path.empty()) return Status::Error("store_invalid", "empty data directory");
-  for (size_t pos = 1; pos <= path.size(); ++pos) {
-    if (pos != path.size() && path[pos] != '/') continue;
-    const std::string part = path.substr(0, pos);
-    if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
-      return IoError("cannot create directory", part);
-    }
-  }
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return IoError("cannot stat", path);
-  if (!S_ISDIR(st.st_mode)) return Status::Error("store_io", path + " is not a directory");
   return Status::Ok();
 }
 

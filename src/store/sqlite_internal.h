@@ -23,12 +23,13 @@ inline constexpr int kBusyTimeoutMs = 5000;
 struct DbOptions {
   bool synchronous_full = false;  // FULL for the control DB (audit durability)
   bool secure_delete = false;     // overwrite deleted content (crypto-shredding)
+  bool create_if_missing = true;  // false: a missing file is store_not_found
 };
 
 class Db {
  public:
-  // Opens or creates `path` with mode 0600 (tightened if looser), then sets
-  // WAL, foreign_keys=ON and a 5 s busy timeout.
+  // Opens or (if options.create_if_missing) creates `path` with mode 0600
+  // (tightened if looser), then sets WAL, foreign_keys=ON and a 5 s busy timeout.
   static Result<std::unique_ptr<Db>> Open(const std::string& path, const DbOptions& options);
   ~Db();
   Db(const Db&) = delete;
@@ -117,8 +118,5 @@ Status Migrate(Db& db, std::span<const Migration> migrations, const Clock& clock
 // The schemas (schema.cc).
 std::span<const Migration> ControlMigrations();
 std::span<const Migration> AppMigrations();
-
-// mkdir -p with mode 0700 for directories this module creates.
-Status EnsurePrivateDir(const std::string& path);
 
 }  // namespace aegis::store::internal

@@ -37,7 +37,7 @@ namespace aegis::store {
 struct Account {
   uint64_t uin = 0;
   std::string name;
-  std::string status;  // "enabled" | "disabled"
+  std::string status;      // "enabled" | "disabled"
   int64_t created_at = 0;  // unix seconds
 };
 
@@ -118,6 +118,8 @@ struct AuditVerifyReport {
 class AuditLog {
  public:
   virtual ~AuditLog() = default;
+  // store_invalid when the checkpoint is missing or behind existing records:
+  // appending would hide the damage (every audited mutation fails with it).
   virtual Status Append(const AuditEvent& event) = 0;
   virtual Result<std::vector<AuditRecord>> List(int64_t since_ms, size_t limit) = 0;
   virtual Result<AuditVerifyReport> Verify() = 0;
@@ -169,8 +171,8 @@ class AppStore {
   virtual Status RecordRoomCreated(const RoomInstance& room) = 0;
   virtual Status RecordRoomDestroyed(std::string_view comm_id, int64_t at) = 0;
   virtual Status RecordSessionJoined(const UserSession& session) = 0;
-  virtual Status RecordSessionLeft(std::string_view comm_id, std::string_view user_id,
-                                   int64_t at, std::string_view reason) = 0;
+  virtual Status RecordSessionLeft(std::string_view comm_id, std::string_view user_id, int64_t at,
+                                   std::string_view reason) = 0;
   // Results plus the total count matching (for paging).
   virtual Result<std::pair<std::vector<RoomInstance>, size_t>> ListRooms(const RoomQuery& q) = 0;
   virtual Result<std::pair<std::vector<UserSession>, size_t>> ListSessions(
@@ -231,7 +233,8 @@ class ControlStore {
   // Idempotent and restartable. Returns how many DEKs were re-wrapped.
   virtual Result<size_t> RewrapAllDeks(const AuditContext& ctx) = 0;
 
-  // The application's own database (store_not_found for unknown/deleted apps).
+  // The application's own database (store_not_found for unknown/deleted apps,
+  // and for a live app whose file is missing: it is never silently recreated).
   virtual Result<std::unique_ptr<AppStore>> OpenApp(uint32_t sdkappid) = 0;
 
   virtual AuditLog& audit() = 0;

@@ -324,7 +324,7 @@ TEST_F(RestApiTest, SdkQuirksServiceLabelAndHostPort) {
 
 // ---- request shape, version, action ----
 
-TEST_F(RestApiTest, MethodContentTypeAndSize) {
+TEST_F(RestApiTest, MethodAndContentType) {
   auto r = Build("DismissRoom", DismissBody(1));
   r.method = "GET";
   EXPECT_EQ(CodeOf(Call(r)), "UnsupportedOperation");
@@ -334,8 +334,14 @@ TEST_F(RestApiTest, MethodContentTypeAndSize) {
   r = Build("DismissRoom", DismissBody(1));
   r.headers["content-type"] = "Application/JSON; charset=utf-8";
   EXPECT_EQ(CodeOf(Call(r)), "AuthFailure.SignatureFailure") << "accepted, but signed differently";
+}
+
+// Regression: the API had its own body-size branch that could never run (the
+// listener answers 413 first, with the same limit). The limit is the
+// listener's alone; the API never answers RequestSizeLimitExceeded.
+TEST_F(RestApiTest, BodySizeIsTheListenersLimit) {
   config_.server.max_body_bytes = 16;
-  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1))), "RequestSizeLimitExceeded");
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1))), "FailedOperation.RoomNotExist");
 }
 
 TEST_F(RestApiTest, UnknownAction) {
@@ -518,6 +524,158 @@ TEST_F(RestApiTest, PerAddressRateLimitAndAuthFailureCost) {
   Options elsewhere;
   elsewhere.ip = "198.51.100.1";
   EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1), elsewhere)), "FailedOperation.RoomNotExist");
+}
+
+// Regression: IPv6 clients could take a fresh bucket per address of their /64.
+TEST_F(RestApiTest, AddressLimitIsPerIpv6Slash64) {
+  config_.api.address_burst = 2;
+  config_.api.address_rate = 1;
+  MakeApi();
+  Options o;
+  o.ip = "2001:db8:1:2::1";
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1), o)), "FailedOperation.RoomNotExist");
+  o.ip = "2001:db8:1:2:ffff:ffff:ffff:fffe";
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1), o)), "FailedOperation.RoomNotExist");
+  o.ip = "2001:db8:1:2::99";
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1), o)), "RequestLimitExceeded");
+  o.ip = "2001:db8:1:3::1";  // the next /64
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1), o)), "FailedOperation.RoomNotExist");
+  // IPv4-mapped IPv6 is the IPv4 address.
+  o.ip = "198.51.100.9";
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1), o)), "FailedOperation.RoomNotExist");
+  o.ip = "::ffff:198.51.100.9";
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1), o)), "FailedOperation.RoomNotExist");
+  o.ip = "198.51.100.9";
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1), o)), "RequestLimitExceeded");
+}
+
+TEST(ClientAddressKey, Forms) {
+  EXPECT_EQ(ClientAddressKey("203.0.113.7"), "203.0.113.7");
+  EXPECT_EQ(ClientAddressKey("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+  EXPECT_EQ(ClientAddressKey("2001:0db8:0001:0002::abcd"), "2001:db8:1:2::/64");
+  EXPECT_EQ(ClientAddressKey("fe80::1%eth0"), "fe80::/64");
+  EXPECT_EQ(ClientAddressKey("::1"), "::/64");
+  EXPECT_EQ(ClientAddressKey("::ffff:10.1.2.3"), "10.1.2.3");
+  EXPECT_EQ(ClientAddressKey(""), "-");
+  EXPECT_EQ(ClientAddressKey("not-an-ip"), "not-an-ip");
+  EXPECT_EQ(ClientAddressKey(std::string(500, 'x')).size(), 64u);
+}
+
+// Regression: a penalised address came back with a full bucket once a flood
+// of other addresses had evicted it from the bounded table.
+TEST_F(RestApiTest, PenalisedAddressSurvivesEvictionFlood) {
+  config_.api.max_buckets = 16;
+  config_.api.address_burst = 25;
+  config_.api.address_rate = 1;
+  config_.api.auth_failure_cost = 10;
+  MakeApi();
+  Options bad;
+  bad.secret_key = std::string(32, 'q');
+  for (int i = 0; i < 3; ++i) {  // 25 -> 14 -> 3 -> -8
+    EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1), bad)), "AuthFailure.SignatureFailure");
+  }
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1))), "RequestLimitExceeded");
+  for (int i = 0; i < 500; ++i) {
+    auto r = Build("DismissRoom", DismissBody(1));
+    r.client_ip = "10.9." + std::to_string(i / 256) + "." + std::to_string(i % 256);
+    r.headers["content-type"] = "text/plain";  // cheap: refused after the address limiter
+    EXPECT_EQ(CodeOf(Call(r)), "UnsupportedOperation");
+    ASSERT_LE(api_->address_bucket_count(), 16u);
+  }
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1))), "RequestLimitExceeded")
+      << "the indebted bucket was kept; fresh ones were evicted instead";
+}
+
+// Regression: Retry-After was std::llround(+inf) when a limiter can never
+// admit the request (rate 0, or a cost above the burst).
+TEST_F(RestApiTest, RetryAfterIsBoundedWhenNeverAvailable) {
+  config_.api.address_burst = 1;
+  config_.api.address_rate = 0;
+  MakeApi();
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1))), "FailedOperation.RoomNotExist");
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1))), "RequestLimitExceeded");
+  EXPECT_EQ(last_headers_["retry-after"], std::to_string(RestApi::kMaxRetryAfterS));
+
+  config_.api.address_burst = 100;
+  config_.api.address_rate = 10;
+  config_.api.secret_action_burst = 0.5;  // below the cost of one request
+  config_.api.secret_action_rate = 1;
+  MakeApi();
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1))), "RequestLimitExceeded");
+  EXPECT_EQ(last_headers_["retry-after"], std::to_string(RestApi::kMaxRetryAfterS));
+
+  // An ordinary wait is rounded up, at least 1.
+  config_.api.secret_action_burst = 1;
+  config_.api.secret_action_rate = 0.25;
+  MakeApi();
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1))), "FailedOperation.RoomNotExist");
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1))), "RequestLimitExceeded");
+  EXPECT_EQ(last_headers_["retry-after"], "4");
+}
+
+// ---- failed-authentication audit flood ----
+
+// Regression: every failed authentication appended (and fsynced) an audit
+// record and a warning line on the io thread.
+TEST_F(RestApiTest, AuthFailureFloodIsCoalesced) {
+  std::vector<std::string> warnings;
+  Logger::Global().SetSink([&warnings](std::string_view line) {
+    if (line.find("authentication fail") != std::string_view::npos) {
+      warnings.emplace_back(line);
+    }
+  });
+  config_.api.address_burst = 1e9;
+  config_.api.auth_failure_cost = 0;
+  config_.api.auth_failure_audit_window_s = 60;
+  MakeApi();
+  Options bad;
+  bad.secret_key = std::string(32, 'q');
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_EQ(CodeOf(Call("DismissRoom", DismissBody(1), bad)), "AuthFailure.SignatureFailure");
+    clock_.AdvanceMillis(10);  // 10 s in all: one window
+  }
+  auto audit = AuditWithAction("auth.failure");
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0].detail, "reason=bad_signature");
+  EXPECT_EQ(warnings.size(), 1u);
+
+  // Another reason, or another address, is its own key.
+  Options elsewhere = bad;
+  elsewhere.ip = "198.51.100.1";
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1), elsewhere)), "AuthFailure.SignatureFailure");
+  auto r = Build("DismissRoom", DismissBody(1));
+  r.headers.erase("authorization");
+  EXPECT_EQ(CodeOf(Call(r)), "AuthFailure.InvalidAuthorization");
+  EXPECT_EQ(AuditWithAction("auth.failure").size(), 3u);
+
+  // The window rolls over: the next request of any kind writes the summary.
+  clock_.AdvanceMillis(60'000);
+  EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1))), "FailedOperation.RoomNotExist");
+  audit = AuditWithAction("auth.failure");
+  ASSERT_EQ(audit.size(), 4u);
+  EXPECT_EQ(audit[3].detail, "reason=bad_signature count=999 window_s=60");
+  EXPECT_EQ(audit[3].result, "AuthFailure.SignatureFailure");
+  EXPECT_EQ(audit[3].actor, audit[0].actor);
+  EXPECT_EQ(warnings.size(), 4u);
+
+  auto verify = store_->audit().Verify();
+  ASSERT_TRUE(verify.ok());
+  EXPECT_TRUE(verify->ok) << verify->problem;
+}
+
+TEST_F(RestApiTest, PendingAuthFailureCountsAreWrittenOnShutdown) {
+  config_.api.address_burst = 1e9;
+  MakeApi();
+  Options bad;
+  bad.secret_key = std::string(32, 'q');
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(CodeOf(Call("DismissRoom", DismissBody(1), bad)), "AuthFailure.SignatureFailure");
+  }
+  EXPECT_EQ(AuditWithAction("auth.failure").size(), 1u);
+  api_.reset();
+  auto audit = AuditWithAction("auth.failure");
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[1].detail, "reason=bad_signature count=4 window_s=60");
 }
 
 TEST_F(RestApiTest, BucketMemoryIsBounded) {
@@ -721,6 +879,27 @@ TEST_F(RestApiTest, DescribeRoomInfoAndUserInfoFromHistory) {
   ASSERT_EQ(CodeOf(only_bob), "ok");
   ASSERT_EQ(only_bob["UserList"].size(), 1u);
   EXPECT_EQ(only_bob["UserList"][0]["UserId"], "bob");
+}
+
+// The store answers store_not_found when an application's database file is
+// missing; that is ResourceNotFound, not InternalError.
+TEST_F(RestApiTest, MissingHistoryDatabaseIsResourceNotFound) {
+  const std::string db = dir_.path() + "/apps/" + std::to_string(main_.sdkappid) + ".db";
+  ASSERT_TRUE(std::filesystem::exists(db)) << db;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(db + suffix);
+  }
+  json r =
+      Call("DescribeRoomInfo",
+           json{{"SdkAppId", main_.sdkappid}, {"StartTime", 1699990000}, {"EndTime", 1699999000}}
+               .dump());
+  EXPECT_EQ(CodeOf(r), "ResourceNotFound") << last_body_;
+  r = Call("DescribeUserInfo", json{{"SdkAppId", main_.sdkappid},
+                                    {"CommId", "c"},
+                                    {"StartTime", 1699990000},
+                                    {"EndTime", 1699999000}}
+                                   .dump());
+  EXPECT_EQ(CodeOf(r), "ResourceNotFound") << last_body_;
 }
 
 TEST_F(RestApiTest, ErrorEnvelopeShape) {

@@ -5,73 +5,52 @@
 # (openssl s_client: 1.1 refused, 1.2 and 1.3 accepted), oversized bodies get
 # 413, master.key and the TLS key are 0600 and a group/world readable
 # master.key stops startup, SIGTERM exits 0, a restart prints no secrets, and
-# the logs (stderr) never contain the printed secrets.
+# the logs (stderr, debug level) never contain the printed secrets.
 set -euo pipefail
-BIN=${AEGIS_BIN_DIR:?set AEGIS_BIN_DIR to the build bin directory}
-AEGISD=$BIN/aegisd
-[ -x "$AEGISD" ] || { echo "FAIL: $AEGISD not built" >&2; exit 1; }
-DIR=$(mktemp -d /tmp/aegisd-smoke-XXXXXX)
-PID=""
-cleanup() {
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID" 2>/dev/null || true; fi
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$DIR"/out* "$DIR"/err*; do [ -f "$f" ] && { echo "--- $f" >&2; cat "$f" >&2; }; done
-  exit 1
-}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+DIR=$AEGIS_TMP
+# Debug logging on: the "no secrets in the logs" checks cover debug lines too.
+START_ENV=(AEGIS_DEMO_ENABLED=true AEGIS_LOG_LEVEL=debug)
 
-# start <run>: starts aegisd in the background, waits for the listening line,
-# sets PID, ADDR (host:port) and PORT.
+# start: starts aegisd on $DIR/var and waits until it listens; sets ADDR
+# (host:port), PORT, OUT and ERR (this run's stdout and stderr).
 start() {
-  local run=$1
-  AEGIS_DEMO_ENABLED=true "$AEGISD" --data-dir "$DIR/var" --listen 127.0.0.1:0 \
-    >"$DIR/out$run" 2>"$DIR/err$run" &
-  PID=$!
-  for _ in $(seq 1 150); do
-    grep -q '^aegisd listening on https://' "$DIR/out$run" && break
-    kill -0 "$PID" 2>/dev/null || fail "aegisd (run $run) exited during startup"
-    sleep 0.1
-  done
-  ADDR=$(sed -n 's|^aegisd listening on https://||p' "$DIR/out$run")
-  [ -n "$ADDR" ] || fail "no 'aegisd listening on https://HOST:PORT' line (run $run)"
-  PORT=${ADDR##*:}
+  aegis_start "$DIR/var" "${START_ENV[@]}"
+  aegis_wait_listening
+  ADDR=$AEGIS_ADDR
+  PORT=$AEGIS_PORT
+  OUT=$AEGIS_OUT
+  ERR=$AEGIS_ERR
 }
 
-stop() {
-  kill -TERM "$PID"
-  local rc=0
-  wait "$PID" || rc=$?
-  PID=""
-  [ "$rc" -eq 0 ] || fail "aegisd exit code after SIGTERM: $rc (want 0)"
-}
-
-field() { sed -n "s/^$1: *//p" "$DIR/out1"; }
 code() { curl -sk -o /dev/null -w '%{http_code}' "$@"; }
 
 # --- first start: demo credentials printed once ----------------------------
-start 1
-UIN=$(field Uin)
-SECRET_ID=$(field SecretId)
-SECRET_KEY=$(field SecretKey)
-SDKAPPID=$(field SdkAppId)
-APP_KEY=$(field AppKey)
-URL=$(field "HTTPS address")
-USERSIG_CMD=$(field "UserSig command")
+start
+OUT1=$OUT
+ERR1=$ERR
+UIN=$(aegis_field Uin)
+SECRET_ID=$(aegis_field SecretId)
+SECRET_KEY=$(aegis_field SecretKey)
+SDKAPPID=$(aegis_field SdkAppId)
+APP_KEY=$(aegis_field AppKey)
+URL=$(aegis_field "HTTPS address")
+USERSIG_CMD=$(aegis_field "UserSig command")
 [[ $UIN =~ ^[0-9]+$ ]] || fail "Uin missing or not numeric: '$UIN'"
 [[ $SECRET_ID =~ ^AKID[A-Za-z0-9]+$ ]] || fail "SecretId missing: '$SECRET_ID'"
 [[ $SECRET_KEY =~ ^[A-Za-z0-9]{16,}$ ]] || fail "SecretKey missing: '$SECRET_KEY'"
 [[ $SDKAPPID =~ ^[0-9]+$ ]] || fail "SdkAppId missing: '$SDKAPPID'"
 [[ $APP_KEY =~ ^[0-9a-f]{64}$ ]] || fail "AppKey missing or not 64 hex chars"
 [ "$URL" = "https://$ADDR" ] || fail "HTTPS address '$URL' != listening address https://$ADDR"
-[[ $USERSIG_CMD == aegisctl*"usersig gen"*"--sdkappid $SDKAPPID"* ]] || fail "usersig command: '$USERSIG_CMD'"
+[[ $USERSIG_CMD == *aegisctl" "*"usersig gen"*"--sdkappid $SDKAPPID"* ]] || fail "usersig command: '$USERSIG_CMD'"
 [ "$PORT" -gt 0 ] || fail "port 0 was not resolved to the bound port"
 
-# The printed aegisctl command works as is (when aegisctl is built).
-if [ -x "$BIN/aegisctl" ]; then
-  SIG=$(eval "$BIN/${USERSIG_CMD}") || fail "printed usersig command failed: $USERSIG_CMD"
+# The printed aegisctl command works as is, pasted in aegisd's working
+# directory (when aegisctl is built, aegisd prints a path to it).
+if [ -x "$AEGIS_BIN_DIR/aegisctl" ]; then
+  [[ $USERSIG_CMD == aegisctl" "* ]] && fail "aegisctl is built but the command has no path to it"
+  SIG=$(eval "$USERSIG_CMD") || fail "printed usersig command failed: $USERSIG_CMD"
   [ -n "$SIG" ] || fail "printed usersig command produced no UserSig"
 fi
 
@@ -129,35 +108,34 @@ grep -q 'CN *= *localhost' "$DIR/tlsdef.txt" || fail "certificate subject is not
 [ "$(stat -c %a "$DIR/var")" = 700 ] || fail "data dir must be 0700"
 
 # --- graceful stop -------------------------------------------------------------------
-stop
-for f in "$DIR/err1"; do
-  grep -qF "$SECRET_KEY" "$f" && fail "SecretKey found in the logs"
-  grep -qF "$APP_KEY" "$f" && fail "application key found in the logs"
-done
-grep -q '"msg":"listening"' "$DIR/err1" || fail "no 'listening' log line"
-grep -q '"msg":"stopped"' "$DIR/err1" || fail "no 'stopped' log line"
-grep -qF "$SECRET_KEY" "$DIR/out1" || fail "sanity: SecretKey should have been printed on stdout"
+aegis_stop
+grep -qF "$SECRET_KEY" "$ERR1" && fail "SecretKey found in the logs"
+grep -qF "$APP_KEY" "$ERR1" && fail "application key found in the logs"
+grep -q '"msg":"listening"' "$ERR1" || fail "no 'listening' log line"
+grep -q '"msg":"stopped"' "$ERR1" || fail "no 'stopped' log line"
+grep -q '"level":"debug"' "$ERR1" || fail "sanity: debug lines should have been logged"
+grep -qF "$SECRET_KEY" "$OUT1" || fail "sanity: SecretKey should have been printed on stdout"
 
 # --- a readable master key refuses startup ---------------------------------------
 chmod 644 "$DIR/var/master.key"
 set +e
-AEGIS_DEMO_ENABLED=true timeout 20 "$AEGISD" --data-dir "$DIR/var" --listen 127.0.0.1:0 \
-  >"$DIR/out_perm" 2>"$DIR/err_perm"
+env "${START_ENV[@]}" timeout 20 "$AEGISD" --data-dir "$DIR/var" --listen 127.0.0.1:0 \
+  >"$DIR/out.perm" 2>"$DIR/err.perm"
 rc=$?
 set -e
 [ "$rc" -eq 1 ] || fail "start with a 0644 master.key: exit $rc, want 1"
-grep -q 'master key' "$DIR/err_perm" || fail "refusal message does not mention the master key"
-grep -q 'listening' "$DIR/out_perm" && fail "aegisd listened despite a readable master key"
+grep -q 'master key' "$DIR/err.perm" || fail "refusal message does not mention the master key"
+grep -q 'listening' "$DIR/out.perm" && fail "aegisd listened despite a readable master key"
 chmod 600 "$DIR/var/master.key"
 
 # --- restart: address only, no credentials -----------------------------------------
-start 2
-grep -q 'SecretKey\|AppKey\|SecretId' "$DIR/out2" && fail "credentials printed again on restart"
-grep -qF "$SECRET_KEY" "$DIR/out2" && fail "SecretKey printed again on restart"
+start
+grep -q 'SecretKey\|AppKey\|SecretId' "$OUT" && fail "credentials printed again on restart"
+grep -qF "$SECRET_KEY" "$OUT" && fail "SecretKey printed again on restart"
 [ "$(code "https://$ADDR/healthz")" = 200 ] || fail "/healthz after restart"
 [ "$(code "https://$ADDR/readyz")" = 200 ] || fail "/readyz after restart"
-stop
-for f in "$DIR/err2" "$DIR/err_perm"; do
+aegis_stop
+for f in "$ERR" "$DIR/err.perm"; do
   grep -qF "$SECRET_KEY" "$f" && fail "SecretKey found in $f"
   grep -qF "$APP_KEY" "$f" && fail "application key found in $f"
 done

@@ -4,9 +4,14 @@
 // paths an SDK cannot produce: malformed JSON, unknown parameters, expired
 // timestamps, wrong version or action.
 //
+// Also the transport errors answered before the API layer (404, 405, 413,
+// 431), which keep their HTTP status but use the same error envelope.
+//
 // Environment: AEGIS_ADDR (host:port), AEGIS_SECRET_ID, AEGIS_SECRET_KEY,
-// AEGIS_SDKAPPID; NODE_TLS_REJECT_UNAUTHORIZED=0 (self-signed certificate).
-// Run by rest_sdk_test.sh. Exits non-zero on the first failed check.
+// AEGIS_SDKAPPID; NODE_EXTRA_CA_CERTS=<data_dir>/tls/cert.pem so that the
+// self-signed certificate is verified like any other (never
+// NODE_TLS_REJECT_UNAUTHORIZED=0). Run by rest_sdk_test.sh. Exits non-zero
+// when any check fails.
 'use strict';
 
 const assert = require('node:assert/strict');
@@ -101,18 +106,21 @@ function signedRequest({
   return post(headers, body);
 }
 
-function post(headers, body) {
+// One HTTPS request; the certificate is verified (NODE_EXTRA_CA_CERTS).
+// `contentLength` announces a length other than the body's (the body is then
+// written but the request is not ended: for refusals at header time).
+function request({ method = 'POST', path = '/', headers = {}, body = '', contentLength }) {
   const [hostname, port] = [ADDR.slice(0, ADDR.lastIndexOf(':')), ADDR.slice(ADDR.lastIndexOf(':') + 1)];
   return new Promise((resolve, reject) => {
     const req = https.request({
-      hostname, port: Number(port), path: '/', method: 'POST',
-      headers: { ...headers, 'Content-Length': Buffer.byteLength(body) },
-      rejectUnauthorized: false,
+      hostname, port: Number(port), path, method,
+      headers: { ...headers, 'Content-Length': contentLength ?? Buffer.byteLength(body) },
     }, (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (c) => { data += c; });
       res.on('end', () => {
+        req.destroy();
         try {
           resolve({ status: res.statusCode, headers: res.headers, json: JSON.parse(data) });
         } catch (e) {
@@ -121,8 +129,28 @@ function post(headers, body) {
       });
     });
     req.on('error', reject);
-    req.end(body);
+    if (contentLength === undefined) {
+      req.end(body);
+    } else {
+      req.write(body);
+    }
   });
+}
+
+function post(headers, body) {
+  return request({ headers, body });
+}
+
+// A transport error: its own HTTP status, the API's error envelope.
+function expectTransportError(res, status, code) {
+  assert.equal(res.status, status, JSON.stringify(res.json));
+  assert.match(res.headers['content-type'], /^application\/json/);
+  const r = res.json.Response;
+  assert.ok(r && r.Error, `envelope with Response.Error: ${JSON.stringify(res.json)}`);
+  assert.equal(r.Error.Code, code, r.Error.Message);
+  assert.equal(typeof r.Error.Message, 'string');
+  assert.match(r.RequestId, UUID);
+  return r;
 }
 
 function expectRawError(res, code) {
@@ -268,6 +296,30 @@ check('raw: no Authorization header -> AuthFailure.InvalidAuthorization', async 
     'Content-Type': 'application/json', 'X-TC-Action': 'DescribeRoomInfo',
     'X-TC-Version': '2019-07-22', 'X-TC-Timestamp': String(now()),
   }, body), 'AuthFailure.InvalidAuthorization');
+});
+
+check('transport: GET / -> 405 UnsupportedOperation with Allow: POST', async () => {
+  const res = await request({ method: 'GET' });
+  expectTransportError(res, 405, 'UnsupportedOperation');
+  assert.equal(res.headers.allow, 'POST');
+});
+
+check('transport: unknown path -> 404 ResourceNotFound.Path', async () => {
+  expectTransportError(await request({ path: '/v2/nope', body: '{}' }), 404,
+    'ResourceNotFound.Path');
+});
+
+check('transport: body over server.max_body_bytes -> 413 RequestSizeLimitExceeded', async () => {
+  // Refused from the announced length, before the body is read.
+  expectTransportError(await request({
+    headers: { 'Content-Type': 'application/json' }, body: '{', contentLength: 2 << 20,
+  }), 413, 'RequestSizeLimitExceeded');
+});
+
+check('transport: header block over 16 KiB -> 431 RequestHeaderFieldsTooLarge', async () => {
+  expectTransportError(await request({
+    headers: { 'Content-Type': 'application/json', 'X-Pad': 'a'.repeat(20000) }, body: '{}',
+  }), 431, 'RequestHeaderFieldsTooLarge');
 });
 
 (async () => {

@@ -106,6 +106,79 @@ TEST_F(AuditLogTest, DetailIsScrubbedOfSecretLookingRuns) {
   EXPECT_EQ(records->front().detail.find(leaked), std::string::npos);
 }
 
+TEST_F(AuditLogTest, NewLogStartsFromAGenesisCheckpoint) {
+  RawDb raw(ControlPath());
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM audit_checkpoint WHERE seq = 0;"), 1);
+  EXPECT_EQ(raw.Text("SELECT hash FROM audit_checkpoint;"), internal::kGenesisHash);
+  ASSERT_TRUE(store_->audit().Append(Event(1)).ok());
+  EXPECT_EQ(raw.Int("SELECT seq FROM audit_checkpoint;"), 1);
+  auto report = store_->audit().Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->records, 1u);
+}
+
+// Regression: with the checkpoint row deleted, the next append used to
+// continue from the last surviving row, and Verify then passed on the
+// truncated log.
+TEST_F(AuditLogTest, TruncateDeleteCheckpointAndAppendIsRefused) {
+  for (int i = 1; i <= 6; ++i) ASSERT_TRUE(store_->audit().Append(Event(i)).ok());
+  {
+    RawDb raw(ControlPath());
+    raw.Exec("DELETE FROM audit_log WHERE seq > 3;");
+    raw.Exec("DELETE FROM audit_checkpoint;");
+  }
+  const Status appended = store_->audit().Append(Event(7));
+  EXPECT_EQ(appended.code(), "store_invalid");
+  EXPECT_NE(appended.message().find("audit checkpoint missing"), std::string::npos)
+      << appended.message();
+  // Audited mutations are refused too: their record could not be chained.
+  EXPECT_EQ(store_->CreateAccount("acme", Ctx()).status().code(), "store_invalid");
+
+  auto report = store_->audit().Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_FALSE(report->ok);
+  EXPECT_EQ(report->problem, "checkpoint_missing");
+  EXPECT_EQ(report->records, 3u);
+  EXPECT_EQ(report->first_bad_seq, 4u);
+  RawDb raw(ControlPath());
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM audit_log;"), 3);
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM audit_checkpoint;"), 0);
+}
+
+// Migration 2 on a database written by schema 1.
+TEST_F(AuditLogTest, MigrationAddsGenesisCheckpointOnlyToAnEmptyLog) {
+  store_.reset();
+  {
+    RawDb raw(ControlPath());
+    raw.Exec("DELETE FROM audit_checkpoint; DELETE FROM schema_migrations WHERE version = 2;");
+  }
+  store_ = OpenStore();
+  ASSERT_TRUE(store_);
+  {
+    RawDb raw(ControlPath());
+    EXPECT_EQ(raw.Int("SELECT MAX(version) FROM schema_migrations;"), 2);
+    EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM audit_checkpoint WHERE seq = 0;"), 1);
+  }
+  ASSERT_TRUE(store_->audit().Append(Event(1)).ok());
+
+  // A schema-1 log with records but no checkpoint stays without one.
+  store_.reset();
+  {
+    RawDb raw(ControlPath());
+    raw.Exec("DELETE FROM audit_checkpoint; DELETE FROM schema_migrations WHERE version = 2;");
+  }
+  store_ = OpenStore();
+  ASSERT_TRUE(store_);
+  RawDb raw(ControlPath());
+  EXPECT_EQ(raw.Int("SELECT MAX(version) FROM schema_migrations;"), 2);
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM audit_checkpoint;"), 0);
+  auto report = store_->audit().Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->problem, "checkpoint_missing");
+  EXPECT_EQ(store_->audit().Append(Event(2)).code(), "store_invalid");
+}
+
 // ---- AUD-02: tampering with a 1000-entry log ----
 
 class AuditTamperTest : public ::testing::Test {
@@ -269,6 +342,22 @@ TEST_F(AuditTamperTest, DetectsForgedCheckpoint) {
 TEST_F(AuditTamperTest, DetectsDeletedCheckpoint) {
   raw_->Exec("DELETE FROM audit_checkpoint;");
   ExpectBad("checkpoint_missing", kEntries + 1);
+}
+
+TEST_F(AuditTamperTest, DeletedCheckpointRefusesTheNextAppend) {
+  raw_->Exec("DELETE FROM audit_log WHERE seq > 990;");
+  raw_->Exec("DELETE FROM audit_checkpoint;");
+  EXPECT_EQ(store_->audit().Append(Event(1)).code(), "store_invalid");
+  ExpectBad("checkpoint_missing", 991);
+}
+
+TEST_F(AuditTamperTest, CheckpointRolledBackToGenesisIsDetectedAndRefused) {
+  raw_->Exec("UPDATE audit_checkpoint SET seq = 0, hash = '" + std::string(internal::kGenesisHash) +
+             "', time_ms = 0, mac = '';");
+  ExpectBad("checkpoint_bad_mac", 1);
+  const Status appended = store_->audit().Append(Event(1));
+  EXPECT_EQ(appended.code(), "store_invalid");
+  EXPECT_EQ(raw_->Int("SELECT COUNT(*) FROM audit_log;"), kEntries);
 }
 
 TEST_F(AuditTamperTest, AppendsContinueTheChain) {

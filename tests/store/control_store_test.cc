@@ -73,7 +73,7 @@ TEST_F(ControlStoreTest, OpenCreatesPrivateFilesWalAndSchema) {
 
   RawDb raw(ControlPath());
   EXPECT_EQ(raw.Text("PRAGMA journal_mode;"), "wal");
-  EXPECT_EQ(raw.Int("SELECT MAX(version) FROM schema_migrations;"), 1);
+  EXPECT_EQ(raw.Int("SELECT MAX(version) FROM schema_migrations;"), 2);
   RawDb app_raw(AppPath(app.app.sdkappid));
   EXPECT_EQ(app_raw.Int("SELECT MAX(version) FROM schema_migrations;"), 1);
   EXPECT_EQ(app_raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sessions';"), 1);
@@ -90,7 +90,7 @@ TEST_F(ControlStoreTest, ReopenKeepsDataAndDoesNotReapplyMigrations) {
   ASSERT_TRUE(account.ok());
   EXPECT_EQ(account->name, "acme");
   RawDb raw(ControlPath());
-  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM schema_migrations;"), 1);
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM schema_migrations;"), 2);
   EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM deks WHERE owner = 'audit';"), 1);
 }
 
@@ -300,6 +300,29 @@ TEST_F(ControlStoreTest, TouchSecretIsCoalescedToOncePerMinute) {
   store_->TouchSecret(id);
   EXPECT_EQ(last_used(), 1'700'000'070);
   store_->TouchSecret("AKIDunknown");  // best effort: no crash, no error
+}
+
+// Regression: OpenApp used to create a fresh, empty database in place of a
+// vanished file, silently standing in for the application's history.
+TEST_F(ControlStoreTest, OpenAppRefusesAMissingDatabaseFile) {
+  const uint64_t uin = NewAccount();
+  const auto created = NewApp(uin);
+  const uint32_t id = created.app.sdkappid;
+  ASSERT_TRUE(fs::exists(AppPath(id)));  // CreateApplication creates it
+  ASSERT_TRUE(store_->OpenApp(id).ok());
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(AppPath(id) + suffix);
+
+  auto opened = store_->OpenApp(id);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), "store_not_found");
+  EXPECT_EQ(opened.status().message(), "application database missing");
+  EXPECT_FALSE(fs::exists(AppPath(id)));
+  // The application itself is still there; only its history is gone.
+  EXPECT_TRUE(store_->GetApplication(id).ok());
+  // Other applications are unaffected and new ones still get their file.
+  const auto other = NewApp(uin, "other");
+  EXPECT_TRUE(fs::exists(AppPath(other.app.sdkappid)));
+  EXPECT_TRUE(store_->OpenApp(other.app.sdkappid).ok());
 }
 
 TEST_F(ControlStoreTest, DeleteApplicationShredsItsData) {

@@ -65,7 +65,5 @@ TEST(MetricsTest, SetOverwritesAndIncrementAccumulates) {
   EXPECT_EQ(m.Value("c"), 1.5);
 }
 
-TEST(MetricsTest, GlobalIsASingleton) { EXPECT_EQ(&Metrics::Global(), &Metrics::Global()); }
-
 }  // namespace
 }  // namespace aegis::ops
