@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "auth/tc3.h"
+#include "common/temp_dir.h"
 #include "core/log.h"
 #include "crypto/keyring.h"
 #include "ops/metrics.h"
@@ -24,21 +25,7 @@ using nlohmann::json;
 
 constexpr const char* kIp = "203.0.113.7";
 
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "aegis-api-XXXXXX").string();
-    path_ = ::mkdtemp(templ.data()) != nullptr ? templ : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::aegis::testing::TempDir;
 
 class RecordingUser final : public RoomRegistry::UserListener {
  public:

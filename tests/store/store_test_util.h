@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "common/temp_dir.h"
 #include "core/clock.h"
 #include "crypto/keyring.h"
 #include "crypto/primitives.h"
@@ -17,21 +18,7 @@
 
 namespace aegis::store::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "aegis-store-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::aegis::testing::TempDir;
 
 // Raw connection for tests that tamper with or inspect the files.
 class RawDb {
