@@ -13,6 +13,7 @@
 
 #include <openssl/types.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -48,14 +49,19 @@ inline constexpr size_t kDtlsMaxDatagramSize = 1500;
 // Datagram size we produce: fits a 1280-byte IPv6 path with TURN overhead.
 inline constexpr size_t kDtlsDefaultMtu = 1200;
 
+// WR-03 preference order: AEAD first, no _32 or NULL profiles.
+inline constexpr std::array<SrtpProfile, 3> kDefaultSrtpProfiles = {
+    SrtpProfile::kAeadAes256Gcm, SrtpProfile::kAeadAes128Gcm, SrtpProfile::kAes128CmHmacSha1_80};
+
 struct DtlsConfig {
   DtlsRole role = DtlsRole::kServer;
   // Not owned; must outlive the transport.
   const DtlsCertificate* certificate = nullptr;
   // Offered/accepted profiles in preference order; a non-empty subset of the
   // three above (tests use a single profile to check negotiation).
-  std::vector<SrtpProfile> srtp_profiles = {
-      SrtpProfile::kAeadAes256Gcm, SrtpProfile::kAeadAes128Gcm, SrtpProfile::kAes128CmHmacSha1_80};
+  // Built from an array, not an initializer list: GCC 12 at -O2 reports a false
+  // -Wmaybe-uninitialized for initializer-list default members.
+  std::vector<SrtpProfile> srtp_profiles{kDefaultSrtpProfiles.begin(), kDefaultSrtpProfiles.end()};
   size_t mtu = kDtlsDefaultMtu;
   // First retransmission timeout; doubled per retransmission up to 4 s
   // (mediasoup uses 100 ms; RFC 6347 §4.2.4.1 suggests 1 s).
