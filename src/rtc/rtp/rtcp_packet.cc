@@ -16,11 +16,10 @@ size_t MinBodySize(uint8_t type, uint8_t count) {
       return 4 + size_t{count} * 24;
     case RtcpType::kBye:
       return size_t{count} * 4;
-    case RtcpType::kApp:
-      return 8;  // SSRC + name
-    case RtcpType::kRtpfb:
+    case RtcpType::kApp:    // SSRC + name
+    case RtcpType::kRtpfb:  // sender SSRC + media SSRC
     case RtcpType::kPsfb:
-      return 8;  // sender SSRC + media SSRC
+      return 8;
     case RtcpType::kXr:
       return 4;
     case RtcpType::kSdes:

@@ -1,5 +1,6 @@
 #include "rtc/sdp/negotiation.h"
 
+#include <algorithm>
 #include <array>
 #include <set>
 #include <string>
@@ -147,10 +148,7 @@ Status CheckProto(size_t index, const MediaSection& m) {
 }
 
 bool IsSupportedFeedback(std::string_view fb) {
-  for (std::string_view s : kFeedback) {
-    if (fb == s) return true;
-  }
-  return false;
+  return std::ranges::any_of(kFeedback, [&](std::string_view s) { return fb == s; });
 }
 
 std::vector<std::string> FilterFeedback(const std::vector<std::string>& offered) {
@@ -182,7 +180,7 @@ std::string AcceptedH264Profile(const RtpCodec& c) {
   if (!mode || *mode != "1") return "";
   const auto plid = FmtpParameter(c.fmtp, "profile-level-id");
   if (!plid) return "";
-  const std::string lower = AsciiLower(*plid);
+  std::string lower = AsciiLower(*plid);
   for (std::string_view p : kH264Profiles) {
     if (lower == p) return lower;
   }
@@ -266,10 +264,7 @@ std::vector<Extmap> SelectExtensions(const MediaSection& m) {
 }
 
 bool HasExtension(const std::vector<Extmap>& exts, std::string_view uri) {
-  for (const Extmap& e : exts) {
-    if (e.uri == uri) return true;
-  }
-  return false;
+  return std::ranges::any_of(exts, [&](const Extmap& e) { return e.uri == uri; });
 }
 
 // Simulcast (RFC 8853): the client sends rids, we receive them.

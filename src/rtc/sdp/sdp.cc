@@ -1,5 +1,6 @@
 #include "rtc/sdp/sdp.h"
 
+#include <algorithm>
 #include <bitset>
 #include <string>
 
@@ -839,10 +840,7 @@ const RtpCodec* MediaSection::FindCodec(uint8_t payload_type) const {
 }
 
 bool MediaSection::HasAttribute(std::string_view name) const {
-  for (const Attribute& a : other_attributes) {
-    if (a.name == name) return true;
-  }
-  return false;
+  return std::ranges::any_of(other_attributes, [&](const Attribute& a) { return a.name == name; });
 }
 
 const Group* SessionDescription::FindGroup(std::string_view semantics) const {
@@ -853,10 +851,7 @@ const Group* SessionDescription::FindGroup(std::string_view semantics) const {
 }
 
 bool SessionDescription::HasAttribute(std::string_view name) const {
-  for (const Attribute& a : other_attributes) {
-    if (a.name == name) return true;
-  }
-  return false;
+  return std::ranges::any_of(other_attributes, [&](const Attribute& a) { return a.name == name; });
 }
 
 Result<SessionDescription> ParseSdp(std::string_view text) {

@@ -19,7 +19,7 @@
 namespace aegis::rtc {
 
 // Limits (checked before anything is stored).
-inline constexpr size_t kMaxSdpBytes = 64 * 1024;
+inline constexpr size_t kMaxSdpBytes = size_t{64} * 1024;
 inline constexpr size_t kMaxSdpLineBytes = 4096;
 inline constexpr size_t kMaxSdpTokenBytes = 255;
 inline constexpr size_t kMaxSdpMediaSections = 32;

@@ -4,6 +4,7 @@
 // asserts on its input, which is untrusted peer text.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -44,10 +45,7 @@ inline bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7F; }
 
 template <typename Pred>
 bool AllOf(std::string_view s, Pred pred) {
-  for (unsigned char c : s) {
-    if (!pred(c)) return false;
-  }
-  return true;
+  return std::ranges::all_of(s, [&](char c) { return pred(static_cast<unsigned char>(c)); });
 }
 
 inline bool IsToken(std::string_view s) {

@@ -51,7 +51,7 @@ Status MapError(srtp_err_status_t err, const char* what) {
 // does not fit in `len` bytes.
 size_t RtpHeaderLength(std::span<const uint8_t> packet, size_t len) {
   if (len < SrtpSession::kRtpHeaderSize) return 0;
-  size_t header = SrtpSession::kRtpHeaderSize + 4u * (packet[0] & 0x0Fu);
+  size_t header = SrtpSession::kRtpHeaderSize + size_t{4} * (packet[0] & 0x0Fu);
   if ((packet[0] & 0x10u) != 0) {
     if (header + 4 > len) return 0;
     const size_t words = (size_t{packet[header + 2]} << 8) | packet[header + 3];
