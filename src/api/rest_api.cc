@@ -12,6 +12,7 @@
 #include "auth/tc3.h"
 #include "core/log.h"
 #include "core/mask.h"
+#include "core/strings.h"
 #include "crypto/primitives.h"
 #include "ops/metrics.h"
 
@@ -64,15 +65,8 @@ std::optional<std::string_view> Header(const net::HttpRequest& request, const ch
   return std::string_view(it->second);
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool IsJsonContentType(std::string_view value) {
-  std::string v = Lower(value);
+  std::string v = AsciiLower(value);
   size_t semi = v.find(';');
   std::string media = v.substr(0, semi);
   while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) {

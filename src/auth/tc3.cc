@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <set>
 
+#include "core/strings.h"
 #include "crypto/primitives.h"
 
 namespace aegis::auth {
@@ -65,16 +66,6 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   }
 }
 
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
 bool IsValidDate(std::string_view d) {
   if (d.size() != 10 || d[4] != '-' || d[7] != '-') {
     return false;
@@ -116,7 +107,7 @@ std::string JoinSignedHeaders(const std::vector<std::string>& names) {
     if (i != 0) {
       out += ';';
     }
-    out += ToLower(names[i]);
+    out += AsciiLower(names[i]);
   }
   return out;
 }
@@ -130,7 +121,7 @@ std::string SignWithValues(const Tc3Request& request, const std::vector<std::str
   canonical.append(request.path.empty() ? "/" : request.path).append("\n");
   canonical.append(request.query).append("\n");
   for (size_t i = 0; i < names.size(); ++i) {
-    canonical.append(ToLower(names[i])).append(":").append(values[i]).append("\n");
+    canonical.append(AsciiLower(names[i])).append(":").append(values[i]).append("\n");
   }
   canonical.append("\n");
   canonical.append(JoinSignedHeaders(names)).append("\n");
@@ -160,7 +151,7 @@ std::vector<std::string> HeaderValues(const Tc3Request& request,
   std::vector<std::string> values;
   values.reserve(names.size());
   for (const std::string& name : names) {
-    auto it = request.headers.find(ToLower(name));
+    auto it = request.headers.find(AsciiLower(name));
     values.emplace_back(it == request.headers.end() ? std::string_view() : TrimSpaces(it->second));
   }
   return values;
@@ -318,7 +309,7 @@ Status VerifyTc3(const Tc3Request& request, const Tc3Authorization& auth,
                          "credential scope date does not match the timestamp");
   }
   for (const std::string& name : auth.signed_headers) {
-    if (!request.headers.contains(ToLower(name))) {
+    if (!request.headers.contains(AsciiLower(name))) {
       return Status::Error("MissingParameter", "signed header " + name + " missing");
     }
   }
@@ -342,7 +333,7 @@ Status VerifyTc3(const Tc3Request& request, const Tc3Authorization& auth,
     add(*base);
     std::vector<std::string> lowered;
     for (const std::string& v : *base) {
-      lowered.push_back(ToLower(v));
+      lowered.push_back(AsciiLower(v));
     }
     add(std::move(lowered));
   }

@@ -6,16 +6,10 @@
 
 #include "core/clock.h"
 #include "core/mask.h"
+#include "core/strings.h"
 
 namespace aegis {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 const char* LevelName(LogLevel level) {
   switch (level) {
@@ -50,7 +44,7 @@ nlohmann::json Scrub(const nlohmann::json& value) {
 }  // namespace
 
 bool ParseLogLevel(std::string_view text, LogLevel* out) {
-  const std::string t = Lower(text);
+  const std::string t = AsciiLower(text);
   if (t == "debug") {
     *out = LogLevel::kDebug;
   } else if (t == "info") {
@@ -86,7 +80,7 @@ void Logger::SetSink(Sink sink) {
 }
 
 bool Logger::IsSecretFieldName(std::string_view name) {
-  const std::string n = Lower(name);
+  const std::string n = AsciiLower(name);
   // Identifiers of credentials are fine to log (masked): SecretId, key_id, KeyVersion.
   if (n.ends_with("id") || n.ends_with("_version") || n.ends_with("version")) return false;
   static const char* const kSecretWords[] = {"key",   "secret",        "sig", "password",  "passwd",

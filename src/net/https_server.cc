@@ -19,6 +19,7 @@
 
 #include "core/log.h"
 #include "core/mask.h"
+#include "core/strings.h"
 #include "crypto/primitives.h"
 #include "net/tls_policy.h"
 
@@ -40,13 +41,6 @@ constexpr std::chrono::milliseconds kCloseTimeout{1000};
 constexpr size_t kMaxDrainBytes = 1 << 20;
 // Back-off after a failing accept (e.g. EMFILE) so the loop does not spin.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
@@ -305,7 +299,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.path = request.target.substr(0, q);
     request.query = q == std::string::npos ? std::string() : request.target.substr(q + 1);
     for (const auto& field : req) {
-      std::string name = Lower(field.name_string());
+      std::string name = AsciiLower(field.name_string());
       auto [it, inserted] = request.headers.emplace(name, std::string(field.value()));
       if (!inserted) {
         // RFC 9110 §5.3: repeated fields combine into a comma-separated list.
@@ -341,7 +335,8 @@ class Session : public std::enable_shared_from_this<Session> {
       if (name.empty() || HasLineBreak(name) || HasLineBreak(value)) {
         continue;  // never let a value split the header block
       }
-      if (Lower(name) == "content-type" && Lower(value).find("json") != std::string::npos) {
+      if (AsciiLower(name) == "content-type" &&
+          AsciiLower(value).find("json") != std::string::npos) {
         json = true;
       }
       res_.set(name, value);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/strings.h"
 
 namespace aegis::rtc::sdp_internal {
 
@@ -82,14 +83,6 @@ inline std::vector<std::string_view> SplitSpaces(std::string_view s) {
     const size_t start = i;
     while (i < s.size() && s[i] != ' ') ++i;
     if (i > start) out.push_back(s.substr(start, i - start));
-  }
-  return out;
-}
-
-inline std::string AsciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
 }
