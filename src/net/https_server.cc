@@ -9,19 +9,24 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
 #include <cctype>
 #include <condition_variable>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "core/log.h"
 #include "core/mask.h"
 #include "core/strings.h"
 #include "crypto/primitives.h"
 #include "net/tls_policy.h"
+#include "net/websocket_session.h"
 
 namespace aegis::net {
 namespace {
@@ -29,6 +34,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using beast::error_code;
@@ -52,6 +58,17 @@ std::string ErrorBody(std::string_view code, std::string_view message) {
   body["Response"]["Error"]["Message"] = message;
   body["Response"]["RequestId"] = crypto::Uuid4();
   return body.dump();
+}
+
+// Runs one application callback; exceptions are logged, never propagated.
+void InvokeGuarded(const char* what, const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    LogError(kTag, "callback threw", {{"callback", what}, {"error", e.what()}});
+  } catch (...) {
+    LogError(kTag, "callback threw", {{"callback", what}});
+  }
 }
 
 std::string PeerAddress(const tcp::socket& socket) {
@@ -124,7 +141,7 @@ bool ParseHostPort(std::string_view text, std::string* host, uint16_t* port) {
 
 class Session;
 
-class HttpsServer::Impl {
+class HttpsServer::Impl : public WebSocketSession::Listener {
  public:
   Impl(const HttpsServerOptions& options, Handler handler)
       : options_(options),
@@ -132,13 +149,16 @@ class HttpsServer::Impl {
         ssl_ctx_(ssl::context::tls_server),
         ioc_(1),
         acceptor_(ioc_),
-        retry_timer_(ioc_) {}
+        retry_timer_(ioc_),
+        tick_timer_(ioc_),
+        gate_(std::make_shared<IoGate>(ioc_)) {}
 
-  ~Impl() { Stop(std::chrono::milliseconds(0)); }
+  ~Impl() override { Stop(std::chrono::milliseconds(0)); }
 
   Status Init();
   void Run();
   void Stop(std::chrono::milliseconds grace);
+  void Post(std::function<void()> fn);
 
   // io thread only.
   bool stopping() const { return stopping_; }
@@ -146,6 +166,14 @@ class HttpsServer::Impl {
   ssl::context& ssl_ctx() { return ssl_ctx_; }
   HttpResponse CallHandler(const HttpRequest& request);
   void OnSessionClosed(uint64_t id, const std::string& limit_key);
+  bool IsWebSocketPath(const std::string& path) const {
+    return !options_.websocket_path.empty() && path == options_.websocket_path;
+  }
+  // The HTTP session `id` hands its connection (and its slot) over.
+  void UpgradeToWebSocket(uint64_t id, std::string client_ip, std::string limit_key,
+                          TlsStream stream, http::request<http::string_body> req,
+                          HttpRequest upgrade);
+  void OnWebSocketSessionEnded(uint64_t id, const std::string& limit_key) override;
 
   uint16_t port() const { return port_; }
   std::string address() const { return address_; }
@@ -155,8 +183,12 @@ class HttpsServer::Impl {
   }
 
  private:
+  Status CheckOptions() const;
   void DoAccept();
   void OnAccept(error_code ec, tcp::socket socket);
+  void ScheduleTick();
+  void ReleaseSlot(const std::string& limit_key);
+  std::vector<std::shared_ptr<WebSocketSession>> LiveWebSockets();
   void BeginStop();
   void CloseAll();
   bool WaitIdle(std::chrono::milliseconds timeout);
@@ -180,6 +212,7 @@ class HttpsServer::Impl {
   uint64_t next_session_id_ = 1;
   std::chrono::steady_clock::time_point last_accept_warning_{};
   std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions_;
+  std::unordered_map<uint64_t, std::weak_ptr<WebSocketSession>> websockets_;
 
   // Declared after everything a Session touches from its destructor:
   // destroying ioc_ destroys pending handlers, hence the sessions they own.
@@ -187,6 +220,10 @@ class HttpsServer::Impl {
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
   asio::steady_timer retry_timer_;
+  asio::steady_timer tick_timer_;
+  // Shared with every WebSocket handle (applications may keep those); closed
+  // by Stop before ioc_ goes away.
+  const std::shared_ptr<IoGate> gate_;
   std::thread thread_;
 };
 
@@ -203,7 +240,11 @@ class Session : public std::enable_shared_from_this<Session> {
         limit_key_(std::move(limit_key)),
         stream_(std::move(socket), server.ssl_ctx()) {}
 
-  ~Session() { server_.OnSessionClosed(id_, limit_key_); }
+  ~Session() {
+    if (!handed_off_) {
+      server_.OnSessionClosed(id_, limit_key_);
+    }
+  }
 
   void Start() {
     state_ = State::kHandshake;
@@ -308,10 +349,39 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     request.body = std::move(req.body());
     request.client_ip = client_ip_;
+    const bool head = req.method() == http::verb::head;
+
+    if (server_.IsWebSocketPath(request.path)) {
+      if (!websocket::is_upgrade(req)) {
+        SendStatus(426, "UpgradeRequired", "this endpoint only accepts WebSocket upgrades",
+                   req.version(), head, {{"upgrade", "websocket"}});
+      } else if (server_.stopping()) {
+        SendStatus(503, "ServiceUnavailable", "server is shutting down", req.version(), head, {});
+      } else {
+        // The connection, with its slot under the caps, now belongs to the
+        // WebSocket session; this object ends when this handler returns.
+        handed_off_ = true;
+        state_ = State::kClosed;
+        server_.UpgradeToWebSocket(id_, client_ip_, limit_key_, std::move(stream_), std::move(req),
+                                   std::move(request));
+      }
+      return;
+    }
 
     HttpResponse response = server_.CallHandler(request);
     const bool keep_alive = req.keep_alive() && !server_.stopping();
-    Write(std::move(response), req.version(), keep_alive, /*linger=*/false);
+    Write(std::move(response), req.version(), keep_alive, /*linger=*/false, head);
+  }
+
+  // A complete request answered by the server itself; the connection stays.
+  void SendStatus(int status, std::string_view code, const std::string& message, unsigned version,
+                  bool head, std::map<std::string, std::string> headers) {
+    HttpResponse response;
+    response.status = status;
+    response.headers = std::move(headers);
+    response.headers["content-type"] = "application/json";
+    response.body = ErrorBody(code, message);
+    Write(std::move(response), version, !server_.stopping(), /*linger=*/false, head);
   }
 
   void SendError(int status, std::string_view code, const std::string& message) {
@@ -320,10 +390,13 @@ class Session : public std::enable_shared_from_this<Session> {
     response.headers["content-type"] = "application/json";
     response.body = ErrorBody(code, message);
     // The rest of the request may still be arriving: close after draining it.
-    Write(std::move(response), 11, /*keep_alive=*/false, /*linger=*/true);
+    Write(std::move(response), 11, /*keep_alive=*/false, /*linger=*/true, /*head=*/false);
   }
 
-  void Write(HttpResponse response, unsigned version, bool keep_alive, bool linger) {
+  // `head`: answering a HEAD request (RFC 9110 §9.3.2): the header fields a
+  // GET would get, no content. Content-Length is the handler's, when it set
+  // one (it may skip producing the body), else that of the body it returned.
+  void Write(HttpResponse response, unsigned version, bool keep_alive, bool linger, bool head) {
     if (response.status < 100 || response.status > 599) {
       response.status = 500;
     }
@@ -331,9 +404,17 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.version(version);
     res_.result(static_cast<unsigned>(response.status));
     bool json = false;
+    std::string head_length;
     for (const auto& [name, value] : response.headers) {
       if (name.empty() || HasLineBreak(name) || HasLineBreak(value)) {
         continue;  // never let a value split the header block
+      }
+      if (AsciiLower(name) == "content-length") {
+        if (head && !value.empty() && value.size() <= 20 &&
+            value.find_first_not_of("0123456789") == std::string::npos) {
+          head_length = value;
+        }
+        continue;  // otherwise always computed from the body
       }
       if (AsciiLower(name) == "content-type" &&
           AsciiLower(value).find("json") != std::string::npos) {
@@ -346,9 +427,21 @@ class Session : public std::enable_shared_from_this<Session> {
     if (json && res_.find(http::field::cache_control) == res_.end()) {
       res_.set(http::field::cache_control, "no-store");
     }
+    const bool no_content =
+        response.status < 200 || response.status == 204 || response.status == 304;
+    if (no_content) {
+      response.body.clear();  // never carried; prepare_payload would throw
+    }
     res_.body() = std::move(response.body);
     res_.keep_alive(keep_alive);
     res_.prepare_payload();
+    if (head && !no_content) {
+      if (head_length.empty()) {
+        head_length = std::to_string(res_.body().size());
+      }
+      res_.body().clear();
+      res_.set(http::field::content_length, head_length);
+    }
 
     state_ = State::kWriting;
     Lowest().expires_after(server_.options().request_timeout);
@@ -420,11 +513,33 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
   State state_ = State::kHandshake;
+  bool handed_off_ = false;  // upgraded: stream_ moved out, slot released by the WebSocket
   std::array<char, 4096> drain_buf_{};
   size_t drained_ = 0;
 };
 
+Status HttpsServer::Impl::CheckOptions() const {
+  if (!options_.websocket_path.empty()) {
+    if (options_.websocket_handler == nullptr) {
+      return Status::Error("net_bad_options", "websocket_path is set but websocket_handler is not");
+    }
+    if (options_.websocket_path.front() != '/') {
+      return Status::Error("net_bad_options", "websocket_path must start with '/'");
+    }
+    if (options_.websocket_max_message_bytes == 0 || options_.websocket_max_queued_bytes == 0 ||
+        options_.websocket_idle_timeout.count() <= 0) {
+      return Status::Error("net_bad_options",
+                           "websocket message/queue limits and idle timeout must be positive");
+    }
+  }
+  if (options_.websocket_handler != nullptr && options_.tick_interval.count() <= 0) {
+    return Status::Error("net_bad_options", "tick_interval must be positive");
+  }
+  return Status::Ok();
+}
+
 Status HttpsServer::Impl::Init() {
+  AEGIS_RETURN_IF_ERROR(CheckOptions());
   AEGIS_RETURN_IF_ERROR(
       ConfigureTlsServer(ssl_ctx_.native_handle(), options_.cert_file, options_.key_file));
   const std::string host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
@@ -457,6 +572,9 @@ Status HttpsServer::Impl::Init() {
                  ? "[" + bound.address().to_string() + "]:" + std::to_string(port_)
                  : bound.address().to_string() + ":" + std::to_string(port_);
   DoAccept();
+  if (options_.websocket_handler != nullptr) {
+    ScheduleTick();
+  }
   thread_ = std::thread([this] { Run(); });
   return Status::Ok();
 }
@@ -549,8 +667,62 @@ HttpResponse HttpsServer::Impl::CallHandler(const HttpRequest& request) {
   return response;
 }
 
+void HttpsServer::Impl::ScheduleTick() {
+  tick_timer_.expires_after(options_.tick_interval);
+  tick_timer_.async_wait([this](error_code ec) {
+    if (ec || stopping_) {
+      return;
+    }
+    InvokeGuarded("OnTick", [this] { options_.websocket_handler->OnTick(); });
+    ScheduleTick();
+  });
+}
+
+void HttpsServer::Impl::Post(std::function<void()> fn) {
+  if (!fn) {
+    return;
+  }
+  (void)gate_->Post([fn = std::move(fn)] { InvokeGuarded("Post", fn); });
+}
+
+void HttpsServer::Impl::UpgradeToWebSocket(uint64_t id, std::string client_ip,
+                                           std::string limit_key, TlsStream stream,
+                                           http::request<http::string_body> req,
+                                           HttpRequest upgrade) {
+  sessions_.erase(id);
+  WebSocketLimits limits;
+  limits.max_message_bytes = options_.websocket_max_message_bytes;
+  limits.max_queued_bytes = options_.websocket_max_queued_bytes;
+  limits.handshake_timeout = options_.handshake_timeout;
+  limits.idle_timeout = options_.websocket_idle_timeout;
+  auto ws = std::make_shared<WebSocketSession>(*this, *options_.websocket_handler, limits, gate_,
+                                               id, std::move(client_ip), std::move(limit_key),
+                                               std::move(stream));
+  websockets_.emplace(id, ws);
+  ws->Start(std::move(req), std::move(upgrade));
+}
+
+void HttpsServer::Impl::OnWebSocketSessionEnded(uint64_t id, const std::string& limit_key) {
+  websockets_.erase(id);
+  ReleaseSlot(limit_key);
+}
+
+std::vector<std::shared_ptr<WebSocketSession>> HttpsServer::Impl::LiveWebSockets() {
+  std::vector<std::shared_ptr<WebSocketSession>> live;
+  for (auto& [id, weak] : websockets_) {
+    if (auto ws = weak.lock()) {
+      live.push_back(std::move(ws));
+    }
+  }
+  return live;
+}
+
 void HttpsServer::Impl::OnSessionClosed(uint64_t id, const std::string& limit_key) {
   sessions_.erase(id);
+  ReleaseSlot(limit_key);
+}
+
+void HttpsServer::Impl::ReleaseSlot(const std::string& limit_key) {
   std::lock_guard<std::mutex> lock(mu_);
   --active_;
   auto it = active_per_key_.find(limit_key);
@@ -565,6 +737,11 @@ void HttpsServer::Impl::BeginStop() {
   error_code ignored;
   acceptor_.close(ignored);
   retry_timer_.cancel();
+  tick_timer_.cancel();
+  // Copy: CloseGoingAway may finish a session, which edits websockets_.
+  for (auto& ws : LiveWebSockets()) {
+    ws->CloseGoingAway();
+  }
   // Copy: closing a socket may not reenter, but keep iteration safe anyway.
   std::vector<std::shared_ptr<Session>> live;
   for (auto& [id, weak] : sessions_) {
@@ -587,6 +764,9 @@ void HttpsServer::Impl::CloseAll() {
   for (auto& s : live) {
     s->CloseSocket();
   }
+  for (auto& ws : LiveWebSockets()) {
+    ws->Abort();
+  }
 }
 
 bool HttpsServer::Impl::WaitIdle(std::chrono::milliseconds timeout) {
@@ -601,6 +781,7 @@ void HttpsServer::Impl::Stop(std::chrono::milliseconds grace) {
   }
   stopped_ = true;
   if (!thread_.joinable()) {
+    gate_->Close();
     return;  // Init failed before the loop started
   }
   asio::post(ioc_, [this] { BeginStop(); });
@@ -610,8 +791,15 @@ void HttpsServer::Impl::Stop(std::chrono::milliseconds grace) {
     asio::post(ioc_, [this] { CloseAll(); });
     (void)WaitIdle(kCloseTimeout);
   }
+  gate_->Close();
   ioc_.stop();
   thread_.join();
+  // Sessions still alive here sit in handlers queued on the stopped loop (the
+  // io thread was stuck past every deadline). The io thread is gone, so this
+  // thread acts for it: the OnClose owed to the handler is delivered now.
+  for (auto& ws : LiveWebSockets()) {
+    ws->Abort();
+  }
 }
 
 HttpsServer::HttpsServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -633,5 +821,6 @@ uint16_t HttpsServer::port() const { return impl_->port(); }
 std::string HttpsServer::address() const { return impl_->address(); }
 size_t HttpsServer::connection_count() const { return impl_->connection_count(); }
 void HttpsServer::Stop(std::chrono::milliseconds grace) { impl_->Stop(grace); }
+void HttpsServer::Post(std::function<void()> fn) { impl_->Post(std::move(fn)); }
 
 }  // namespace aegis::net

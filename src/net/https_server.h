@@ -2,10 +2,12 @@
 // One io_context on one thread owned by the server; connections are served
 // asynchronously (no thread per connection). Each request is converted to an
 // HttpRequest and passed to the Handler on that io thread; the handler must
-// not block for long and its exceptions are turned into 500s. Peers are
-// untrusted: body/header limits, timeouts and connection caps (in total and
-// per client address) apply, and no error raised by a peer escapes the server.
-// Start/Stop/port may be called from any thread; Stop is idempotent.
+// not block for long and its exceptions are turned into 500s. One path may be
+// a WebSocket endpoint (net/websocket.h) served on the same thread. Peers are
+// untrusted: body/header/message limits, timeouts and connection caps (in
+// total and per client address) apply, and no error raised by a peer escapes
+// the server. Start/Stop/Post/port may be called from any thread; Stop is
+// idempotent and must not be called from the io thread (i.e. from a handler).
 #pragma once
 
 #include <chrono>
@@ -17,20 +19,34 @@
 
 #include "core/status.h"
 #include "net/http_types.h"
+#include "net/websocket.h"
 
 namespace aegis::net {
 
 struct HttpsServerOptions {
-  std::string host = "127.0.0.1";                    // IP literal or "localhost"
-  uint16_t port = 0;                                 // 0: any free port (see HttpsServer::port())
-  std::string cert_file;                             // PEM chain
-  std::string key_file;                              // PEM private key
-  size_t max_body_bytes = 1 << 20;                   // larger bodies: 413
-  size_t max_header_bytes = size_t{16} * 1024;       // larger header blocks: 431
-  size_t max_connections = 1024;                     // further connections are closed at accept
-  size_t max_connections_per_ip = 64;                // per ConnectionLimitKey; same, before TLS
-  std::chrono::milliseconds request_timeout{15000};  // per request read/write
-  std::chrono::milliseconds handshake_timeout{10000};
+  std::string host = "127.0.0.1";                      // IP literal or "localhost"
+  uint16_t port = 0;                                   // 0: any free port (see HttpsServer::port())
+  std::string cert_file;                               // PEM chain
+  std::string key_file;                                // PEM private key
+  size_t max_body_bytes = 1 << 20;                     // larger bodies: 413
+  size_t max_header_bytes = size_t{16} * 1024;         // larger header blocks: 431
+  size_t max_connections = 1024;                       // further connections are closed at accept
+  size_t max_connections_per_ip = 64;                  // per ConnectionLimitKey; same, before TLS
+  std::chrono::milliseconds request_timeout{15000};    // per request read/write
+  std::chrono::milliseconds handshake_timeout{10000};  // TLS, and WebSocket open/close
+
+  // WebSocket endpoint. A GET on websocket_path asking for an upgrade is
+  // upgraded and handed to websocket_handler; any other request on that path
+  // gets 426. Upgraded connections keep counting toward the connection caps.
+  std::string websocket_path;                              // e.g. "/signal"; empty: no WebSocket
+  WebSocketHandler* websocket_handler = nullptr;           // not owned; must outlive the server
+  size_t websocket_max_message_bytes = size_t{64} * 1024;  // larger messages: close 1009
+  size_t websocket_max_queued_bytes = size_t{4} << 20;     // per connection; more: close 1008
+  // Silent peer (no frame, e.g. a dead TCP path): pinged after half of this,
+  // dropped after all of it (Beast's keep-alive pings).
+  std::chrono::milliseconds websocket_idle_timeout{30000};
+  // Period of WebSocketHandler::OnTick (when websocket_handler is set).
+  std::chrono::milliseconds tick_interval{1000};
 };
 
 // Splits "HOST:PORT" / "[v6]:PORT". False on anything malformed.
@@ -43,10 +59,14 @@ std::string ConnectionLimitKey(std::string_view ip);
 
 class HttpsServer {
  public:
+  // For HEAD the server drops the returned body and sends as Content-Length
+  // the handler's "content-length" header if set, else the body's size.
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
   // Loads the certificate, binds and starts serving on a new io thread.
-  // Errors: tls_* (certificate/key), net_bad_address, net_bind.
+  // Errors: tls_* (certificate/key), net_bad_address, net_bind,
+  // net_bad_options (websocket_path without handler or not starting with '/',
+  // non-positive tick_interval or websocket_idle_timeout).
   static Result<std::unique_ptr<HttpsServer>> Start(const HttpsServerOptions& options,
                                                     Handler handler);
   ~HttpsServer();  // Stop(0) if still running
@@ -61,9 +81,17 @@ class HttpsServer {
   // Open connections right now (handshaking, idle or busy).
   size_t connection_count() const;
 
-  // Stops accepting, closes idle connections, lets requests in flight finish
+  // Runs `fn` on the io thread, after everything posted before it; for other
+  // threads (e.g. media workers) handing results to the WebSocket handler.
+  // An exception from `fn` is logged. Once Stop has begun tearing down the
+  // loop, `fn` is dropped without running (destroyed on some thread).
+  void Post(std::function<void()> fn);
+
+  // Stops accepting, closes idle connections, sends open WebSockets a 1001
+  // close (after what is already queued), lets requests in flight finish
   // (their responses carry "Connection: close") for up to `grace`, then
-  // closes whatever remains and joins the io thread. Blocks until done.
+  // closes whatever remains and joins the io thread. OnClose has been called
+  // for every opened WebSocket when it returns. Blocks until done.
   void Stop(std::chrono::milliseconds grace);
 
   class Impl;
