@@ -371,7 +371,7 @@ Result<TrackInfo> DecodeTrack(const json& t) {
   }
   for (const auto& item : t.items()) {
     const std::string& key = item.key();
-    if (key != "trackId" && key != "kind" && key != "source" && key != "muted") {
+    if (key != "trackId" && key != "kind" && key != "source" && key != "muted" && key != "mid") {
       return BadMessage("Unknown field `" + SafeName(key) + "` in `tracks`.");
     }
   }
@@ -395,6 +395,13 @@ Result<TrackInfo> DecodeTrack(const json& t) {
   std::optional<bool> muted;
   AEGIS_RETURN_IF_ERROR(GetBool(t, "muted", false, &muted));
   track.muted = muted.value_or(false);
+  AEGIS_RETURN_IF_ERROR(GetString(t, "mid", false, &s));
+  if (s != nullptr) {
+    if (s->empty() || s->size() > kMaxSdpMidBytes || !IsValidTrackId(*s)) {
+      return Invalid("mid", "must be 1 to 32 characters of [A-Za-z0-9_-]");
+    }
+    track.mid = *s;
+  }
   return track;
 }
 
@@ -551,6 +558,7 @@ json TrackJson(const TrackInfo& t) {
             {"kind", ToString(t.kind)},
             {"source", ToString(t.source)},
             {"muted", t.muted}};
+  if (!t.mid.empty()) j["mid"] = t.mid;
   return j;
 }
 
@@ -750,7 +758,18 @@ std::string EncodeEvent(const ServerEvent& event) {
             return json{{"type", "room-dismissed"}};
           },
           [](const SubscribeOfferEvent& e) {
-            return json{{"type", "subscribe-offer"}, {"offerId", e.offer_id}, {"sdp", e.sdp}};
+            json tracks = json::array();
+            for (const SubscribeOfferTrack& t : e.tracks) {
+              tracks.push_back(json{{"mid", t.mid},
+                                    {"userId", t.user_id},
+                                    {"trackId", t.track_id},
+                                    {"kind", ToString(t.kind)},
+                                    {"source", ToString(t.source)}});
+            }
+            return json{{"type", "subscribe-offer"},
+                        {"offerId", e.offer_id},
+                        {"sdp", e.sdp},
+                        {"tracks", std::move(tracks)}};
           },
       },
       event);

@@ -40,7 +40,7 @@ inline constexpr size_t kMaxStrRoomIdBytes = 64;
 inline constexpr size_t kMaxClientInfoBytes = 64;  // sdkVersion, os
 inline constexpr size_t kMinSessionTokenBytes = 16;
 inline constexpr size_t kMaxSessionTokenBytes = 128;
-inline constexpr size_t kMaxSdpMidBytes = 32;
+inline constexpr size_t kMaxSdpMidBytes = 32;  // also track mids
 inline constexpr int64_t kMaxNumericRequestId = int64_t{1} << 31;
 inline constexpr uint32_t kMaxRoomId = 4294967294U;
 
@@ -62,6 +62,9 @@ struct TrackInfo {
   TrackKind kind = TrackKind::kAudio;
   TrackSource source = TrackSource::kMicrophone;
   bool muted = false;
+  // Publish only: the transceiver mid of this track in the offer (1-32 of
+  // [A-Za-z0-9_-]); empty when not given. Never sent to other users.
+  std::string mid;
   bool operator==(const TrackInfo&) const = default;
 };
 
@@ -184,9 +187,17 @@ struct KickedEvent {
 struct RoomDismissedEvent {};
 // The server (re)offers the subscribe peer connection; the client answers
 // with a `subscribe` request carrying the same offer id.
+struct SubscribeOfferTrack {
+  std::string mid;  // m-section of the subscribe offer
+  std::string user_id;
+  std::string track_id;
+  TrackKind kind = TrackKind::kAudio;
+  TrackSource source = TrackSource::kMicrophone;
+};
 struct SubscribeOfferEvent {
   int64_t offer_id = 0;
   std::string sdp;
+  std::vector<SubscribeOfferTrack> tracks;  // the active m-sections
 };
 
 using ServerEvent =

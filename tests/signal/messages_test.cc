@@ -419,7 +419,7 @@ TEST(SignalEncode, Events) {
        {{"type", "kicked"}, {"reason", "usersig_expired"}}},
       {RoomDismissedEvent{}, {{"type", "room-dismissed"}}},
       {SubscribeOfferEvent{4, kOffer},
-       {{"type", "subscribe-offer"}, {"offerId", 4}, {"sdp", kOffer}}},
+       {{"type", "subscribe-offer"}, {"offerId", 4}, {"sdp", kOffer}, {"tracks", json::array()}}},
   };
   for (const Case& c : cases) {
     std::string text = EncodeEvent(c.event);

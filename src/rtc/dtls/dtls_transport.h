@@ -23,6 +23,7 @@
 
 #include "core/status.h"
 #include "rtc/dtls/dtls_certificate.h"
+#include "rtc/srtp/srtp_session.h"  // SrtpProfile
 
 namespace aegis::rtc {
 
@@ -30,7 +31,6 @@ enum class DtlsRole : uint8_t { kClient, kServer };
 enum class DtlsState : uint8_t { kNew, kConnecting, kConnected, kFailed, kClosed };
 
 // IANA DTLS-SRTP protection profiles we allow (WR-03), preferred first.
-enum class SrtpProfile : uint8_t { kAeadAes256Gcm, kAeadAes128Gcm, kAes128CmHmacSha1_80 };
 
 const char* SrtpProfileName(SrtpProfile profile);  // OpenSSL/IANA name
 size_t SrtpKeyLength(SrtpProfile profile);         // 32 or 16

@@ -465,11 +465,16 @@ Result<SessionDescription> BuildSubscribeOffer(const SubscribeOfferOptions& opti
     m.proto = std::string(kDtlsSrtpProto);
     m.mid = t.mid;
     FillTransport(local, SetupRole::kActPass, &m);
-    m.direction = MediaDirection::kSendOnly;
+    m.direction = t.active ? MediaDirection::kSendOnly : MediaDirection::kInactive;
     m.rtcp_mux = true;
     m.rtcp_rsize = true;
     m.codecs = t.codecs;
     for (const Extmap& e : t.extensions) m.extmaps.push_back(Extmap{e.id, std::nullopt, e.uri, ""});
+    if (!t.active) {
+      bundle.mids.push_back(m.mid);
+      offer.media.push_back(std::move(m));
+      continue;
+    }
     m.msids.push_back(Msid{t.stream_id, t.track_id});
     const std::string msid_value = t.stream_id + " " + t.track_id;
     if (t.rtx_ssrc) m.ssrc_groups.push_back(SsrcGroup{"FID", {t.ssrc, *t.rtx_ssrc}});

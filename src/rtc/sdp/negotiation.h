@@ -54,6 +54,9 @@ struct SubscribeTrack {
   std::string cname;
   std::string stream_id;  // msid stream ("-" when none)
   std::string track_id;
+  // false: a removed track whose m-section stays (RFC 8829 §5.2.2 forbids
+  // removing m-sections) as a=inactive without SSRCs; codecs are still listed.
+  bool active = true;
 };
 
 struct SubscribeOfferOptions {
