@@ -1,0 +1,661 @@
+#include "sfu/worker.h"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstring>
+#include <unordered_map>
+#include <utility>
+
+#include "core/log.h"
+#include "crypto/primitives.h"
+#include "rtc/byte_io.h"
+#include "rtc/demux.h"
+#include "rtc/rtp/rtcp_feedback.h"
+#include "rtc/rtp/rtcp_packet.h"
+#include "rtc/rtp/rtcp_report.h"
+#include "rtc/stun/stun_message.h"
+
+namespace aegis::sfu {
+namespace {
+
+namespace asio = boost::asio;
+
+constexpr const char* kTag = "worker";
+constexpr auto kTick = std::chrono::milliseconds(20);
+// Keyframe requests towards one publisher are throttled (RFC 4585 §3.5.4
+// leaves the rate to the sender; 300 ms keeps a new subscriber fast).
+constexpr int64_t kPliIntervalMs = 300;
+constexpr int64_t kReceiverReportIntervalMs = 1000;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+uint32_t RandomU32() {
+  std::array<uint8_t, 4> b{};
+  crypto::RandomBytes(b);
+  const uint32_t v = (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+  return v == 0 ? 1 : v;
+}
+
+// "serverUfrag:clientUfrag" → serverUfrag (RFC 8445 §7.2.2).
+std::string_view LocalUfragOf(std::string_view username) {
+  const size_t colon = username.find(':');
+  return colon == std::string_view::npos ? std::string_view{} : username.substr(0, colon);
+}
+
+struct Consumer;
+
+struct Producer {
+  ProducerParams params;
+  WebRtcTransport* transport = nullptr;
+  std::vector<Consumer*> consumers;
+  bool rtx_learning = false;
+  // Receive statistics for our receiver reports (RFC 3550 §6.4.1, A.3).
+  bool seen = false;
+  uint16_t max_seq = 0;
+  uint32_t cycles = 0;
+  uint32_t base_seq = 0;
+  uint64_t received = 0;
+  uint64_t expected_prior = 0;
+  uint64_t received_prior = 0;
+  uint32_t last_sr_ntp_middle = 0;
+  int64_t last_sr_ms = 0;
+  int64_t last_pli_ms = -1'000'000;
+};
+
+struct Consumer {
+  ConsumerParams params;
+  Producer* producer = nullptr;
+  WebRtcTransport* transport = nullptr;
+  bool synced = false;
+  bool started = false;
+  uint16_t seq_offset = 0;
+  uint32_t ts_offset = 0;
+  uint16_t next_seq = 0;
+  uint32_t last_ts = 0;
+  int64_t last_sent_ms = 0;
+  uint32_t packets = 0;
+  uint32_t octets = 0;
+};
+
+struct TransportEntry {
+  std::unique_ptr<WebRtcTransport> transport;
+  uint32_t rtcp_ssrc = 0;  // our SSRC in RTCP we originate on it
+  std::unordered_map<uint32_t, Producer*> producers_by_ssrc;
+  std::vector<Producer*> producers;
+  std::unordered_map<uint32_t, Consumer*> consumers_by_ssrc;
+  std::vector<rtc::Endpoint> tuples;
+};
+
+}  // namespace
+
+class Worker::Impl final : public WebRtcTransport::Listener {
+ public:
+  Impl(Worker& owner, std::unique_ptr<UdpSocket> socket, Worker::Listener* listener)
+      : owner_(owner),
+        listener_(listener),
+        socket_(std::move(socket)),
+        descriptor_(io_, socket_->fd()),
+        timer_(io_),
+        guard_(asio::make_work_guard(io_)) {}
+
+  ~Impl() override {
+    // The descriptor must not close the fd the socket owns.
+    (void)descriptor_.release();
+  }
+
+  void Run() {
+    ArmRead();
+    ArmTimer();
+    io_.run();
+  }
+
+  void Stop() {
+    guard_.reset();
+    io_.stop();
+  }
+
+  template <typename Fn>
+  void Post(Fn&& fn) {
+    asio::post(io_, std::forward<Fn>(fn));
+  }
+
+  void CreateTransport(uint64_t id, rtc::IceCredentials ice) {
+    if (transports_.contains(id)) return;
+    const std::string ufrag = ice.ufrag;
+    auto t =
+        WebRtcTransport::Create(id, std::move(ice), &owner_.certificate(), socket_.get(), this);
+    if (!t.ok()) {
+      if (listener_ != nullptr) {
+        listener_->OnTransportStateChanged(owner_.index(), id, TransportState::kFailed,
+                                           t.status().message());
+      }
+      return;
+    }
+    TransportEntry entry;
+    entry.transport = std::move(t).value();
+    entry.rtcp_ssrc = RandomU32();
+    by_ufrag_[ufrag] = id;
+    transports_.emplace(id, std::move(entry));
+    owner_.counters_.transports.store(transports_.size(), std::memory_order_relaxed);
+  }
+
+  void SetRemote(uint64_t id, const std::string& ufrag, const std::string& alg,
+                 const std::string& value) {
+    TransportEntry* e = Find(id);
+    if (e == nullptr) return;
+    const Status s = e->transport->SetRemoteParameters(ufrag, alg, value);
+    if (!s.ok() && listener_ != nullptr) {
+      listener_->OnTransportStateChanged(owner_.index(), id, TransportState::kFailed, s.message());
+    }
+  }
+
+  void CloseTransport(uint64_t id) {
+    auto it = transports_.find(id);
+    if (it == transports_.end()) return;
+    TransportEntry& e = it->second;
+    std::vector<uint64_t> producer_ids;
+    for (Producer* p : e.producers) producer_ids.push_back(p->params.producer_id);
+    for (uint64_t pid : producer_ids) RemoveProducer(pid);
+    std::vector<uint64_t> consumer_ids;
+    for (auto& [cid, c] : consumers_) {
+      if (c->params.transport_id == id) consumer_ids.push_back(cid);
+    }
+    for (uint64_t cid : consumer_ids) RemoveConsumer(cid);
+    for (const rtc::Endpoint& t : e.tuples) by_tuple_.erase(t);
+    by_ufrag_.erase(e.transport->local_ufrag());
+    e.transport->Close();
+    transports_.erase(it);
+    owner_.counters_.transports.store(transports_.size(), std::memory_order_relaxed);
+  }
+
+  void AddProducer(ProducerParams params) {
+    TransportEntry* e = Find(params.transport_id);
+    if (e == nullptr || producers_.contains(params.producer_id)) return;
+    auto p = std::make_unique<Producer>();
+    p->params = std::move(params);
+    p->transport = e->transport.get();
+    if (p->params.ssrc != 0) e->producers_by_ssrc[p->params.ssrc] = p.get();
+    if (p->params.rtx_ssrc != 0) e->producers_by_ssrc[p->params.rtx_ssrc] = p.get();
+    e->producers.push_back(p.get());
+    producers_.emplace(p->params.producer_id, std::move(p));
+  }
+
+  void SetProducerPaused(uint64_t id, bool paused) {
+    auto it = producers_.find(id);
+    if (it == producers_.end()) return;
+    Producer& p = *it->second;
+    if (p.params.paused == paused) return;
+    p.params.paused = paused;
+    if (!paused) {
+      // Subscribers continue without a gap and need a keyframe to decode.
+      for (Consumer* c : p.consumers) c->synced = false;
+      RequestKeyFrame(p, NowMs(), /*force=*/true);
+    }
+  }
+
+  void RemoveProducer(uint64_t id) {
+    auto it = producers_.find(id);
+    if (it == producers_.end()) return;
+    Producer* p = it->second.get();
+    std::vector<uint64_t> consumer_ids;
+    for (Consumer* c : p->consumers) consumer_ids.push_back(c->params.consumer_id);
+    for (uint64_t cid : consumer_ids) RemoveConsumer(cid);
+    if (TransportEntry* e = Find(p->params.transport_id)) {
+      std::erase_if(e->producers_by_ssrc, [p](const auto& kv) { return kv.second == p; });
+      std::erase(e->producers, p);
+    }
+    producers_.erase(it);
+  }
+
+  void AddConsumer(const ConsumerParams& params) {
+    TransportEntry* e = Find(params.transport_id);
+    auto pit = producers_.find(params.producer_id);
+    if (e == nullptr || pit == producers_.end() || consumers_.contains(params.consumer_id)) return;
+    auto c = std::make_unique<Consumer>();
+    c->params = params;
+    c->producer = pit->second.get();
+    c->transport = e->transport.get();
+    c->next_seq = static_cast<uint16_t>(RandomU32());
+    c->last_ts = RandomU32();
+    e->consumers_by_ssrc[params.ssrc] = c.get();
+    pit->second->consumers.push_back(c.get());
+    if (pit->second->params.kind == MediaKind::kVideo) {
+      RequestKeyFrame(*pit->second, NowMs(), /*force=*/true);
+    }
+    consumers_.emplace(params.consumer_id, std::move(c));
+  }
+
+  void RemoveConsumer(uint64_t id) {
+    auto it = consumers_.find(id);
+    if (it == consumers_.end()) return;
+    Consumer* c = it->second.get();
+    std::erase(c->producer->consumers, c);
+    if (TransportEntry* e = Find(c->params.transport_id))
+      e->consumers_by_ssrc.erase(c->params.ssrc);
+    consumers_.erase(it);
+  }
+
+  // ---- WebRtcTransport::Listener ----
+
+  void OnTransportStateChanged(WebRtcTransport& t, TransportState state,
+                               const std::string& reason) override {
+    if (state == TransportState::kConnected) {
+      // Keyframes requested before the subscriber could decrypt were lost.
+      if (TransportEntry* e = Find(t.id())) {
+        const int64_t now = NowMs();
+        for (auto& [ssrc, c] : e->consumers_by_ssrc) {
+          if (c->producer->params.kind == MediaKind::kVideo) {
+            RequestKeyFrame(*c->producer, now, /*force=*/true);
+          }
+        }
+      }
+    }
+    if (listener_ != nullptr) {
+      listener_->OnTransportStateChanged(owner_.index(), t.id(), state, reason);
+    }
+  }
+
+  void OnTransportTupleAdded(WebRtcTransport& t, const rtc::Endpoint& tuple) override {
+    TransportEntry* e = Find(t.id());
+    if (e == nullptr) return;
+    // A tuple belongs to one transport; a peer reusing it elsewhere moves it.
+    if (auto old = by_tuple_.find(tuple); old != by_tuple_.end() && old->second != t.id()) {
+      if (TransportEntry* prev = Find(old->second)) std::erase(prev->tuples, tuple);
+    }
+    by_tuple_[tuple] = t.id();
+    if (std::ranges::find(e->tuples, tuple) == e->tuples.end()) {
+      // Bounded by IceLiteServer::Options::max_tuples in practice; keep the newest.
+      if (e->tuples.size() >= 8) {
+        by_tuple_.erase(e->tuples.front());
+        e->tuples.erase(e->tuples.begin());
+      }
+      e->tuples.push_back(tuple);
+    }
+  }
+
+  void OnTransportRtp(WebRtcTransport& t, rtc::RtpPacket& packet, int64_t now_ms) override {
+    TransportEntry* e = Find(t.id());
+    if (e == nullptr) return;
+    Producer* p = nullptr;
+    if (auto it = e->producers_by_ssrc.find(packet.ssrc()); it != e->producers_by_ssrc.end()) {
+      p = it->second;
+    } else {
+      p = LearnSsrc(*e, packet);
+      if (p == nullptr) {
+        owner_.counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+    }
+    if (packet.ssrc() != p->params.ssrc) return;  // RTX: answered with the quality issue
+    UpdateReceiveStats(*p, packet.sequence_number());
+    if (p->params.paused || packet.payload().empty()) return;  // muted, or padding only
+    for (Consumer* c : p->consumers) Forward(*c, packet, now_ms);
+  }
+
+  void OnTransportRtcp(WebRtcTransport& t, std::span<const uint8_t> compound,
+                       int64_t now_ms) override {
+    TransportEntry* e = Find(t.id());
+    if (e == nullptr) return;
+    owner_.counters_.rtcp_in.fetch_add(1, std::memory_order_relaxed);
+    for (rtc::RtcpCompoundIterator it(compound); it.Valid(); it.Next()) {
+      const rtc::RtcpPacketView& v = it.packet();
+      if (v.Is(rtc::RtcpType::kSr)) {
+        auto sr = rtc::SenderReport::Parse(v);
+        if (sr.ok()) OnSenderReport(*e, sr->sender_info(), now_ms);
+      } else if (v.Is(rtc::RtcpType::kPsfb) &&
+                 v.count == static_cast<uint8_t>(rtc::PsfbFormat::kPli)) {
+        auto pli = rtc::Pli::Parse(v);
+        if (pli.ok()) OnKeyFrameRequest(*e, pli->media_ssrc(), now_ms);
+      } else if (v.Is(rtc::RtcpType::kPsfb) &&
+                 v.count == static_cast<uint8_t>(rtc::PsfbFormat::kFir)) {
+        auto fir = rtc::Fir::Parse(v);
+        if (fir.ok()) {
+          for (size_t i = 0; i < fir->entry_count(); ++i) {
+            OnKeyFrameRequest(*e, fir->entry(i).ssrc, now_ms);
+          }
+        }
+      }
+      // Receiver reports, NACK, REMB and transport-cc end here (the
+      // media-quality work answers NACKs and estimates bandwidth).
+    }
+  }
+
+ private:
+  TransportEntry* Find(uint64_t id) {
+    auto it = transports_.find(id);
+    return it == transports_.end() ? nullptr : &it->second;
+  }
+
+  // An SSRC the offer did not list: bind it by the MID header extension
+  // (RFC 8843 §15) to the producer of that m-section.
+  Producer* LearnSsrc(TransportEntry& e, const rtc::RtpPacket& packet) {
+    for (Producer* p : e.producers) {
+      if (p->params.mid_extension_id == 0) continue;
+      const auto mid = packet.GetMid(p->params.mid_extension_id);
+      if (!mid || *mid != p->params.mid) continue;
+      const bool is_rtx = std::ranges::find(p->params.rtx_payload_types, packet.payload_type()) !=
+                          p->params.rtx_payload_types.end();
+      uint32_t& slot = is_rtx ? p->params.rtx_ssrc : p->params.ssrc;
+      if (slot != 0) e.producers_by_ssrc.erase(slot);
+      slot = packet.ssrc();
+      e.producers_by_ssrc[slot] = p;
+      if (!is_rtx) {
+        for (Consumer* c : p->consumers) c->synced = false;  // a new source: continue seamlessly
+        p->seen = false;
+      }
+      return p;
+    }
+    return nullptr;
+  }
+
+  static void UpdateReceiveStats(Producer& p, uint16_t seq) {
+    ++p.received;
+    if (!p.seen) {
+      p.seen = true;
+      p.max_seq = seq;
+      p.base_seq = seq;
+      p.cycles = 0;
+      p.received = 1;
+      p.expected_prior = 0;
+      p.received_prior = 0;
+      return;
+    }
+    const auto delta = static_cast<uint16_t>(seq - p.max_seq);
+    if (delta != 0 && delta < 0x8000) {
+      if (seq < p.max_seq) p.cycles += 1U << 16;
+      p.max_seq = seq;
+    }
+  }
+
+  void Forward(Consumer& c, const rtc::RtpPacket& packet, int64_t now_ms) {
+    const uint8_t pt = packet.payload_type();
+    const uint8_t out_pt = pt < 128 ? c.params.payload_map[pt] : ConsumerParams::kNoPayloadType;
+    if (out_pt == ConsumerParams::kNoPayloadType) return;
+    if (c.transport->state() != TransportState::kConnected) return;
+    if (!c.synced) {
+      // Continue the subscriber's sequence and timestamp lines from where
+      // they stopped, whatever the publisher's new values are.
+      const uint32_t clock = c.producer->params.kind == MediaKind::kAudio ? 48 : 90;  // per ms
+      const uint32_t gap_ts =
+          c.started ? static_cast<uint32_t>(std::max<int64_t>(1, now_ms - c.last_sent_ms)) * clock
+                    : 0;
+      c.seq_offset = static_cast<uint16_t>(c.next_seq - packet.sequence_number());
+      c.ts_offset = c.last_ts + gap_ts - packet.timestamp();
+      c.synced = true;
+      c.started = true;
+    }
+    const auto out_seq = static_cast<uint16_t>(packet.sequence_number() + c.seq_offset);
+    const uint32_t out_ts = packet.timestamp() + c.ts_offset;
+    const std::span<const uint8_t> payload = packet.payload();
+    c.transport->SendRtp([&](std::span<uint8_t> out) -> size_t {
+      rtc::ByteWriter w(out);
+      const bool ok = w.WriteU8(0x80) &&
+                      w.WriteU8(static_cast<uint8_t>((packet.marker() ? 0x80 : 0) | out_pt)) &&
+                      w.WriteU16(out_seq) && w.WriteU32(out_ts) && w.WriteU32(c.params.ssrc) &&
+                      w.WriteBytes(payload);
+      return ok ? w.size() : 0;
+    });
+    if (static_cast<int16_t>(out_seq - c.next_seq) >= 0) c.next_seq = out_seq + 1;
+    if (static_cast<int32_t>(out_ts - c.last_ts) > 0 || c.packets == 0) c.last_ts = out_ts;
+    c.last_sent_ms = now_ms;
+    ++c.packets;
+    c.octets += static_cast<uint32_t>(payload.size());
+    owner_.counters_.rtp_out.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void OnSenderReport(TransportEntry& e, const rtc::SenderInfo& info, int64_t now_ms) {
+    auto it = e.producers_by_ssrc.find(info.ssrc);
+    if (it == e.producers_by_ssrc.end() || it->second->params.ssrc != info.ssrc) return;
+    Producer& p = *it->second;
+    p.last_sr_ntp_middle = static_cast<uint32_t>(info.ntp_timestamp >> 16);
+    p.last_sr_ms = now_ms;
+    // Translate for each subscriber: its SSRC, its timestamp line, its counts.
+    for (Consumer* c : p.consumers) {
+      if (!c->synced) continue;
+      rtc::SenderInfo out = info;
+      out.ssrc = c->params.ssrc;
+      out.rtp_timestamp = info.rtp_timestamp + c->ts_offset;
+      out.packet_count = c->packets;
+      out.octet_count = c->octets;
+      c->transport->SendRtcp([&](std::span<uint8_t> buf) -> size_t {
+        rtc::ByteWriter w(buf);
+        return rtc::WriteSenderReport(w, out, {}).ok() ? w.size() : 0;
+      });
+    }
+  }
+
+  void OnKeyFrameRequest(TransportEntry& e, uint32_t media_ssrc, int64_t now_ms) {
+    auto it = e.consumers_by_ssrc.find(media_ssrc);
+    if (it == e.consumers_by_ssrc.end()) return;
+    RequestKeyFrame(*it->second->producer, now_ms, /*force=*/false);
+  }
+
+  void RequestKeyFrame(Producer& p, int64_t now_ms, bool force) {
+    if (p.params.kind != MediaKind::kVideo || p.params.ssrc == 0) return;
+    if (!force && now_ms - p.last_pli_ms < kPliIntervalMs) return;
+    TransportEntry* e = Find(p.params.transport_id);
+    if (e == nullptr) return;
+    p.last_pli_ms = now_ms;
+    const uint32_t sender = e->rtcp_ssrc;
+    p.transport->SendRtcp([&](std::span<uint8_t> buf) -> size_t {
+      rtc::ByteWriter w(buf);
+      return rtc::WritePli(w, sender, p.params.ssrc).ok() ? w.size() : 0;
+    });
+  }
+
+  // RFC 3550 §6.4.2 receiver reports to each publisher (loss, LSR/DLSR so
+  // the publisher can compute its RTT).
+  void SendReceiverReports(int64_t now_ms) {
+    for (auto& [id, e] : transports_) {
+      if (e.producers.empty() || e.transport->state() != TransportState::kConnected) continue;
+      std::array<rtc::ReportBlock, 16> blocks{};
+      size_t n = 0;
+      for (Producer* p : e.producers) {
+        if (!p->seen || n == blocks.size()) continue;
+        rtc::ReportBlock& b = blocks[n++];
+        const uint32_t ext_max = p->cycles + p->max_seq;
+        const uint64_t expected = uint64_t{ext_max} - p->base_seq + 1;
+        const int64_t lost = static_cast<int64_t>(expected) - static_cast<int64_t>(p->received);
+        const uint64_t expected_interval = expected - p->expected_prior;
+        const uint64_t received_interval = p->received - p->received_prior;
+        p->expected_prior = expected;
+        p->received_prior = p->received;
+        const int64_t lost_interval =
+            static_cast<int64_t>(expected_interval) - static_cast<int64_t>(received_interval);
+        b.ssrc = p->params.ssrc;
+        b.fraction_lost = expected_interval == 0 || lost_interval <= 0
+                              ? 0
+                              : static_cast<uint8_t>((lost_interval << 8) /
+                                                     static_cast<int64_t>(expected_interval));
+        b.cumulative_lost = static_cast<int32_t>(std::clamp<int64_t>(lost, -0x800000, 0x7FFFFF));
+        b.extended_highest_sequence = ext_max;
+        b.last_sr = p->last_sr_ntp_middle;
+        b.delay_since_last_sr =
+            p->last_sr_ms == 0 ? 0 : static_cast<uint32_t>((now_ms - p->last_sr_ms) * 65536 / 1000);
+      }
+      if (n == 0) continue;
+      const uint32_t sender = e.rtcp_ssrc;
+      e.transport->SendRtcp([&](std::span<uint8_t> buf) -> size_t {
+        rtc::ByteWriter w(buf);
+        return rtc::WriteReceiverReport(w, sender, std::span(blocks.data(), n)).ok() ? w.size() : 0;
+      });
+    }
+  }
+
+  void ArmRead() {
+    descriptor_.async_wait(asio::posix::stream_descriptor::wait_read,
+                           [this](const boost::system::error_code& ec) {
+                             if (ec) return;
+                             OnReadable();
+                             ArmRead();
+                           });
+  }
+
+  void OnReadable() {
+    const int64_t now = NowMs();
+    // Bounded: at most 8 batches per wakeup so timers and posts get a turn.
+    for (int round = 0; round < 8; ++round) {
+      const size_t n = socket_->Receive();
+      if (n == 0) break;
+      for (size_t i = 0; i < n; ++i) HandleDatagram(socket_->received(i), socket_->sender(i), now);
+      if (n < UdpSocket::kBatch) break;
+    }
+    socket_->Flush();
+  }
+
+  void HandleDatagram(std::span<uint8_t> data, const rtc::Endpoint& from, int64_t now_ms) {
+    const rtc::PacketKind kind = rtc::Classify(data);
+    if (kind == rtc::PacketKind::kDrop) {
+      owner_.counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (kind == rtc::PacketKind::kRtp)
+      owner_.counters_.rtp_in.fetch_add(1, std::memory_order_relaxed);
+    uint64_t id = 0;
+    if (auto it = by_tuple_.find(from); it != by_tuple_.end()) {
+      id = it->second;
+    } else if (kind == rtc::PacketKind::kStun) {
+      // A check from a new tuple: find the transport by our ufrag in USERNAME.
+      auto msg = rtc::StunMessage::Parse(data);
+      if (!msg.ok()) return;
+      const auto username = msg->username();
+      if (!username) return;
+      auto u = by_ufrag_.find(std::string(LocalUfragOf(*username)));
+      if (u == by_ufrag_.end()) return;
+      id = u->second;
+    } else {
+      owner_.counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    TransportEntry* e = Find(id);
+    if (e != nullptr) e->transport->ReceiveDatagram(kind, data, from, now_ms);
+  }
+
+  void ArmTimer() {
+    timer_.expires_after(kTick);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      OnTick();
+      ArmTimer();
+    });
+  }
+
+  void OnTick() {
+    const int64_t now = NowMs();
+    for (auto& [id, e] : transports_) e.transport->OnTimer(now);
+    if (now - last_rr_ms_ >= kReceiverReportIntervalMs) {
+      last_rr_ms_ = now;
+      SendReceiverReports(now);
+    }
+    socket_->Flush();
+  }
+
+  // Passed by argument.
+  Worker& owner_;
+  Worker::Listener* listener_;
+  // Allocated by this.
+  asio::io_context io_{1};
+  std::unique_ptr<UdpSocket> socket_;
+  asio::posix::stream_descriptor descriptor_;
+  asio::steady_timer timer_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  std::unordered_map<uint64_t, TransportEntry> transports_;
+  std::unordered_map<std::string, uint64_t> by_ufrag_;
+  std::unordered_map<rtc::Endpoint, uint64_t, rtc::EndpointHash> by_tuple_;
+  std::unordered_map<uint64_t, std::unique_ptr<Producer>> producers_;
+  std::unordered_map<uint64_t, std::unique_ptr<Consumer>> consumers_;
+  int64_t last_rr_ms_ = 0;
+};
+
+Result<std::unique_ptr<Worker>> Worker::Start(const WorkerOptions& options, Listener* listener) {
+  auto cert = rtc::DtlsCertificate::Generate();
+  if (!cert.ok()) return cert.status();
+  auto socket = UdpSocket::Bind(options.listen_ip, options.port);
+  if (!socket.ok()) return socket.status();
+  std::unique_ptr<Worker> w(
+      new Worker(options, std::move(cert).value(), std::move(socket).value(), listener));
+  Impl* impl = w->impl_.get();
+  w->thread_ = std::thread([impl] { impl->Run(); });
+  LogInfo(kTag, "media worker started",
+          {{"worker", std::to_string(options.index)}, {"udp_port", std::to_string(w->port_)}});
+  return w;
+}
+
+Worker::Worker(WorkerOptions options, std::unique_ptr<rtc::DtlsCertificate> certificate,
+               std::unique_ptr<UdpSocket> socket, Listener* listener)
+    : options_(std::move(options)),
+      certificate_(std::move(certificate)),
+      port_(socket->port()),
+      impl_(std::make_unique<Impl>(*this, std::move(socket), listener)) {}
+
+Worker::~Worker() { Stop(); }
+
+void Worker::Stop() {
+  if (!thread_.joinable()) return;
+  impl_->Stop();
+  thread_.join();
+}
+
+void Worker::CreateTransport(uint64_t transport_id, rtc::IceCredentials local_ice) {
+  impl_->Post([impl = impl_.get(), transport_id, ice = std::move(local_ice)]() mutable {
+    impl->CreateTransport(transport_id, std::move(ice));
+  });
+}
+
+void Worker::SetRemoteParameters(uint64_t transport_id, std::string ice_ufrag,
+                                 std::string fp_algorithm, std::string fp_value) {
+  impl_->Post([impl = impl_.get(), transport_id, u = std::move(ice_ufrag),
+               a = std::move(fp_algorithm),
+               v = std::move(fp_value)] { impl->SetRemote(transport_id, u, a, v); });
+}
+
+void Worker::CloseTransport(uint64_t transport_id) {
+  impl_->Post([impl = impl_.get(), transport_id] { impl->CloseTransport(transport_id); });
+}
+
+void Worker::AddProducer(ProducerParams params) {
+  impl_->Post(
+      [impl = impl_.get(), p = std::move(params)]() mutable { impl->AddProducer(std::move(p)); });
+}
+
+void Worker::SetProducerPaused(uint64_t producer_id, bool paused) {
+  impl_->Post(
+      [impl = impl_.get(), producer_id, paused] { impl->SetProducerPaused(producer_id, paused); });
+}
+
+void Worker::RemoveProducer(uint64_t producer_id) {
+  impl_->Post([impl = impl_.get(), producer_id] { impl->RemoveProducer(producer_id); });
+}
+
+void Worker::AddConsumer(ConsumerParams params) {
+  impl_->Post([impl = impl_.get(), params] { impl->AddConsumer(params); });
+}
+
+void Worker::RemoveConsumer(uint64_t consumer_id) {
+  impl_->Post([impl = impl_.get(), consumer_id] { impl->RemoveConsumer(consumer_id); });
+}
+
+void Worker::Post(std::function<void()> fn) { impl_->Post(std::move(fn)); }
+
+size_t PlaceRoom(uint32_t sdkappid, std::string_view room_key, size_t workers) {
+  if (workers <= 1) return 0;
+  // FNV-1a: stable across runs, so a room's worker is predictable in logs.
+  uint64_t h = 1469598103934665603ULL;
+  auto mix = [&h](uint8_t b) {
+    h ^= b;
+    h *= 1099511628211ULL;
+  };
+  for (int shift = 24; shift >= 0; shift -= 8) mix(static_cast<uint8_t>(sdkappid >> shift));
+  for (char ch : room_key) mix(static_cast<uint8_t>(ch));
+  return static_cast<size_t>(h % workers);
+}
+
+}  // namespace aegis::sfu

@@ -1,0 +1,126 @@
+// Media worker (DESIGN.md): one thread with its own io_context, one UDP port,
+// and every transport, producer and consumer of the rooms placed on it. The
+// control plane never touches that state directly: every public method
+// except the accessors marked "any thread" posts a closure to the worker's
+// thread and returns at once; results come back through the Listener, which
+// is called on the worker thread and must hand work to its own thread.
+// Per packet: RFC 7983 demux → transport by 5-tuple (by ICE ufrag for a new
+// STUN check) → SRTP → producer by SSRC (or MID) → each consumer rewrites
+// SSRC / sequence number / timestamp / payload type → SRTP → sendmmsg batch.
+// Received bytes are untrusted.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+#include "rtc/dtls/dtls_certificate.h"
+#include "rtc/stun/ice_lite.h"
+#include "sfu/webrtc_transport.h"
+
+namespace aegis::sfu {
+
+enum class MediaKind : uint8_t { kAudio, kVideo };
+
+struct WorkerOptions {
+  size_t index = 0;
+  std::string listen_ip = "0.0.0.0";
+  uint16_t port = 0;  // 0: any free port
+};
+
+// What the publisher sends on one m-section (from its offer and our answer).
+struct ProducerParams {
+  uint64_t producer_id = 0;
+  uint64_t transport_id = 0;
+  MediaKind kind = MediaKind::kAudio;
+  std::string mid;
+  uint32_t ssrc = 0;             // 0: learn from the first packet carrying `mid`
+  uint32_t rtx_ssrc = 0;         // 0: none or learn
+  uint8_t mid_extension_id = 0;  // 0: not negotiated
+  std::vector<uint8_t> rtx_payload_types;
+  bool paused = false;
+};
+
+// One subscriber's copy of a producer.
+struct ConsumerParams {
+  uint64_t consumer_id = 0;
+  uint64_t transport_id = 0;  // the subscriber's subscribe transport
+  uint64_t producer_id = 0;
+  uint32_t ssrc = 0;  // what the subscriber sees
+  // Publisher payload type → subscriber payload type; kNoPayloadType drops.
+  std::array<uint8_t, 128> payload_map{};
+  static constexpr uint8_t kNoPayloadType = 0xFF;
+};
+
+struct WorkerCounters {
+  std::atomic<uint64_t> rtp_in{0};
+  std::atomic<uint64_t> rtp_out{0};
+  std::atomic<uint64_t> rtcp_in{0};
+  std::atomic<uint64_t> dropped{0};
+  std::atomic<uint64_t> transports{0};
+};
+
+class Worker {
+ public:
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    // Worker thread. `reason` is for logs.
+    virtual void OnTransportStateChanged(size_t worker, uint64_t transport_id, TransportState state,
+                                         const std::string& reason) = 0;
+  };
+
+  // Generates the DTLS certificate, binds the port and starts the thread.
+  // Errors: dtls_certificate, net_bind, net_bad_address.
+  static Result<std::unique_ptr<Worker>> Start(const WorkerOptions& options, Listener* listener);
+  ~Worker();  // Stop()
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Any thread.
+  size_t index() const { return options_.index; }
+  uint16_t port() const { return port_; }
+  const rtc::DtlsCertificate& certificate() const { return *certificate_; }
+  const WorkerCounters& counters() const { return counters_; }
+
+  // Posted to the worker thread. Unknown ids are ignored.
+  void CreateTransport(uint64_t transport_id, rtc::IceCredentials local_ice);
+  void SetRemoteParameters(uint64_t transport_id, std::string ice_ufrag, std::string fp_algorithm,
+                           std::string fp_value);
+  void CloseTransport(uint64_t transport_id);  // and its producers/consumers
+  void AddProducer(ProducerParams params);
+  void SetProducerPaused(uint64_t producer_id, bool paused);
+  void RemoveProducer(uint64_t producer_id);  // and its consumers
+  void AddConsumer(ConsumerParams params);
+  void RemoveConsumer(uint64_t consumer_id);
+  // Runs `fn` on the worker thread (tests, stats).
+  void Post(std::function<void()> fn);
+
+  // Stops the thread; pending closures are dropped. Idempotent.
+  void Stop();
+
+  class Impl;
+
+ private:
+  Worker(WorkerOptions options, std::unique_ptr<rtc::DtlsCertificate> certificate,
+         std::unique_ptr<UdpSocket> socket, Listener* listener);
+
+  // Allocated by this; impl_ borrows the certificate, socket and counters.
+  WorkerOptions options_;
+  std::unique_ptr<rtc::DtlsCertificate> certificate_;
+  uint16_t port_;
+  WorkerCounters counters_;
+  std::unique_ptr<Impl> impl_;
+  std::thread thread_;
+};
+
+// The worker a room lives on (hash of app + room, stable for a process).
+size_t PlaceRoom(uint32_t sdkappid, std::string_view room_key, size_t workers);
+
+}  // namespace aegis::sfu
