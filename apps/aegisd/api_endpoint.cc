@@ -8,24 +8,24 @@ namespace {
 
 class RestApiEndpoint final : public ApiEndpoint {
  public:
-  RestApiEndpoint(store::ControlStore& store, const Config& config, const Clock& clock)
-      : api_(store, config, clock, rooms_) {}
+  RestApiEndpoint(store::ControlStore& store, const Config& config, const Clock& clock,
+                  api::RoomRegistry& rooms)
+      : api_(store, config, clock, rooms) {}
 
   net::HttpResponse Handle(const net::HttpRequest& request) override {
     return api_.Handle(request);
   }
 
  private:
-  // Allocated by this. rooms_ is declared first: api_ borrows it.
-  api::RoomRegistry rooms_;
+  // Allocated by this.
   api::RestApi api_;
 };
 
 }  // namespace
 
 std::unique_ptr<ApiEndpoint> MakeApiEndpoint(store::ControlStore& store, const Config& config,
-                                             const Clock& clock) {
-  return std::make_unique<RestApiEndpoint>(store, config, clock);
+                                             const Clock& clock, api::RoomRegistry& rooms) {
+  return std::make_unique<RestApiEndpoint>(store, config, clock, rooms);
 }
 
 }  // namespace aegis::aegisd

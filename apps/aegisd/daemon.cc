@@ -11,17 +11,24 @@
 #include <iostream>
 #include <memory>
 #include <string_view>
+#include <thread>
+#include <vector>
 
+#include "api/room_registry.h"
 #include "api_endpoint.h"
 #include "bootstrap.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "crypto/keyring.h"
+#include "demo_usersig.h"
 #include "net/https_server.h"
 #include "net/self_signed.h"
+#include "net/static_files.h"
 #include "ops/metrics.h"
 #include "router.h"
+#include "sfu/worker.h"
+#include "signal/signal_server.h"
 #include "store/data_dir.h"
 #include "store/store.h"
 
@@ -197,8 +204,51 @@ int RunDaemon(const DaemonFlags& flags) {
 
   ops::Metrics& metrics = ops::Metrics::Global();
   DescribeDaemonMetrics(metrics);
-  std::unique_ptr<ApiEndpoint> api = MakeApiEndpoint(*store, config, clock);
-  Router router(*store, metrics, *api);
+  api::RoomRegistry rooms;
+  std::unique_ptr<ApiEndpoint> api = MakeApiEndpoint(*store, config, clock, rooms);
+
+  // Signalling (on the HTTPS io thread) and media workers (one thread each).
+  std::unique_ptr<net::HttpsServer> server;
+  signal::SignalServerOptions signal_options;
+  signal_options.announced_ip = config.media.announced_ip;
+  signal_options.unauthenticated_timeout_ms = config.signal.unauthenticated_timeout_ms;
+  signal_options.session_timeout_ms = config.signal.session_timeout_ms;
+  signal_options.max_messages_per_s = config.signal.max_messages_per_s;
+  signal_options.max_message_burst = config.signal.max_message_burst;
+  signal_options.max_connections_per_ip = static_cast<size_t>(config.signal.max_connections_per_ip);
+  signal_options.max_users_per_room = static_cast<size_t>(config.signal.max_users_per_room);
+  signal::SignalServer signalling(signal_options, *store, rooms, clock,
+                                  [&server](std::function<void()> fn) {
+                                    // Worker events: the server exists before any transport.
+                                    if (server) server->Post(std::move(fn));
+                                  });
+  const size_t worker_count = config.media.workers > 0
+                                  ? static_cast<size_t>(config.media.workers)
+                                  : std::max<size_t>(1, std::thread::hardware_concurrency());
+  if (config.media.udp_port_base + static_cast<int64_t>(worker_count) - 1 > 65535) {
+    return Fail("configuration error: media.udp_port_base + media.workers exceeds 65535");
+  }
+  std::vector<std::unique_ptr<sfu::Worker>> workers;
+  std::vector<sfu::Worker*> worker_ptrs;
+  for (size_t i = 0; i < worker_count; ++i) {
+    sfu::WorkerOptions wo;
+    wo.index = i;
+    wo.listen_ip = config.media.listen_ip;
+    wo.port = static_cast<uint16_t>(config.media.udp_port_base + static_cast<int64_t>(i));
+    auto w = sfu::Worker::Start(wo, &signalling);
+    if (!w.ok()) {
+      return Fail("cannot start media worker " + std::to_string(i) + ": " + w.status().ToString());
+    }
+    worker_ptrs.push_back(w->get());
+    workers.push_back(std::move(w).value());
+  }
+  signalling.SetWorkers(worker_ptrs);
+
+  const net::StaticFiles static_files(config.web.root);
+  Router::Extras extras;
+  extras.static_files = &static_files;
+  if (config.demo.enabled) extras.demo_usersig = MakeDemoUserSigHandler(*store);
+  Router router(*store, metrics, *api, std::move(extras));
 
   net::HttpsServerOptions options;
   options.host = host;
@@ -209,12 +259,14 @@ int RunDaemon(const DaemonFlags& flags) {
   options.max_connections = static_cast<size_t>(config.server.max_connections);
   options.max_connections_per_ip = static_cast<size_t>(config.server.max_connections_per_ip);
   options.request_timeout = std::chrono::milliseconds(config.server.request_timeout_ms);
+  options.websocket_path = "/signal";
+  options.websocket_handler = &signalling;
   auto started = net::HttpsServer::Start(
       options, [&router](const net::HttpRequest& request) { return router.Handle(request); });
   if (!started.ok()) {
     return Fail("cannot start HTTPS listener: " + started.status().ToString());
   }
-  std::unique_ptr<net::HttpsServer> server = std::move(started).value();
+  server = std::move(started).value();
   const std::string url = "https://" + server->address();
 
   if (demo) {
@@ -239,6 +291,8 @@ int RunDaemon(const DaemonFlags& flags) {
           {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
            {"grace_ms", config.server.shutdown_grace_ms}});
   server->Stop(std::chrono::milliseconds(config.server.shutdown_grace_ms));
+  signalling.Shutdown();  // records every session and room as ended
+  for (auto& w : workers) w->Stop();
   server.reset();
   api.reset();
   store.reset();  // closes the databases (WAL checkpoint)

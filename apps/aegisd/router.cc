@@ -51,8 +51,8 @@ void DescribeDaemonMetrics(ops::Metrics& metrics) {
   metrics.Set("aegis_build_info", {{"version", AEGIS_VERSION}}, 1);
 }
 
-Router::Router(store::ControlStore& store, ops::Metrics& metrics, ApiEndpoint& api)
-    : store_(store), metrics_(metrics), api_(api) {}
+Router::Router(store::ControlStore& store, ops::Metrics& metrics, ApiEndpoint& api, Extras extras)
+    : store_(store), metrics_(metrics), api_(api), extras_(std::move(extras)) {}
 
 net::HttpResponse Router::Handle(const net::HttpRequest& request) {
   const auto start = std::chrono::steady_clock::now();
@@ -111,6 +111,23 @@ net::HttpResponse Router::Route(const net::HttpRequest& request, const char** ro
       return MethodNotAllowed("POST");
     }
     return api_.Handle(request);
+  }
+  if (path == "/demo/usersig" && extras_.demo_usersig) {
+    *route_label = "/demo/usersig";
+    if (method != "GET") {
+      return MethodNotAllowed("GET");
+    }
+    return extras_.demo_usersig(request);
+  }
+  if (extras_.static_files != nullptr) {
+    if (auto res = extras_.static_files->Serve(request, "/sdk/", "sdk")) {
+      *route_label = "/sdk/";
+      return *res;
+    }
+    if (auto res = extras_.static_files->Serve(request, "/demo/", "demo")) {
+      *route_label = "/demo/";
+      return *res;
+    }
   }
   *route_label = "other";
   return ErrorEnvelope(404, "ResourceNotFound.Path", "No such path.");

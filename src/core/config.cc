@@ -103,7 +103,8 @@ Binding Bool(const std::string& section, const std::string& key, std::string mea
 const std::vector<Binding>& Bindings() {
   static const std::vector<Binding> bindings = {
       Str("server", "listen",
-          "HTTPS listen address HOST:PORT (REST API, health, metrics; later WSS, console, demo). "
+          "HTTPS listen address HOST:PORT (REST API, health, metrics, WSS signalling, SDK and demo "
+          "files). "
           "Port 0 picks a free port.",
           [](Config& c) { return &c.server.listen; }),
       Str("server", "data_dir",
@@ -175,8 +176,7 @@ const std::vector<Binding>& Bindings() {
            "their credentials once.",
            [](Config& c) { return &c.demo.enabled; }),
       Int(
-          "media", "workers",
-          "Media worker threads (one UDP port each). 0: one per CPU core. Used by the media plane.",
+          "media", "workers", "Media worker threads (one UDP port each). 0: one per CPU core.",
           [](Config& c) { return &c.media.workers; }, 0, 256),
       Int(
           "media", "udp_port_base",
@@ -184,6 +184,36 @@ const std::vector<Binding>& Bindings() {
           [](Config& c) { return &c.media.udp_port_base; }, 1, 65535),
       Str("media", "announced_ip", "IP address announced in ICE candidates.",
           [](Config& c) { return &c.media.announced_ip; }),
+      Str("media", "listen_ip",
+          "Local address the media UDP ports bind to (0.0.0.0: every IPv4 interface).",
+          [](Config& c) { return &c.media.listen_ip; }),
+      Int(
+          "signal", "unauthenticated_timeout_ms",
+          "A signalling connection that has not joined (or resumed) within this time is closed.",
+          [](Config& c) { return &c.signal.unauthenticated_timeout_ms; }, 1000, 600000),
+      Int(
+          "signal", "session_timeout_ms",
+          "A joined user silent for this long (no heartbeat, or the socket gone and not resumed) "
+          "is removed from the room and its tracks unpublished. Also the resume window.",
+          [](Config& c) { return &c.signal.session_timeout_ms; }, 5000, 600000),
+      Float("signal", "max_messages_per_s",
+            "Sustained signalling messages per second per connection.",
+            [](Config& c) { return &c.signal.max_messages_per_s; }),
+      Float("signal", "max_message_burst",
+            "Signalling messages a connection may send in a burst; beyond it the connection is "
+            "closed as a flood.",
+            [](Config& c) { return &c.signal.max_message_burst; }),
+      Int(
+          "signal", "max_connections_per_ip",
+          "Open signalling connections allowed per client address.",
+          [](Config& c) { return &c.signal.max_connections_per_ip; }, 1, 100000),
+      Int(
+          "signal", "max_users_per_room", "Users allowed in one room at once.",
+          [](Config& c) { return &c.signal.max_users_per_room; }, 2, 100000),
+      Str("web", "root",
+          "Directory holding the built web files: /sdk/ is served from <root>/sdk and /demo/ "
+          "from <root>/demo (relative paths are relative to the working directory).",
+          [](Config& c) { return &c.web.root; }),
   };
   return bindings;
 }

@@ -56,7 +56,19 @@ struct Config {
     int64_t workers = 0;  // 0: one per core
     int64_t udp_port_base = 50000;
     std::string announced_ip = "127.0.0.1";
+    std::string listen_ip = "0.0.0.0";
   } media;
+  struct Signal {
+    int64_t unauthenticated_timeout_ms = 10000;
+    int64_t session_timeout_ms = 20000;
+    double max_messages_per_s = 20;
+    double max_message_burst = 60;
+    int64_t max_connections_per_ip = 32;
+    int64_t max_users_per_room = 50;
+  } signal;
+  struct Web {
+    std::string root = "web/dist";
+  } web;
 };
 
 struct ConfigKey {
