@@ -12,19 +12,21 @@ FUZZ_SECONDS ?= 30
 BUILD_PKGS := g++ cmake ninja-build pkg-config ccache make git openssl curl sqlite3 \
   libssl-dev libsqlite3-dev zlib1g-dev libboost-dev nlohmann-json3-dev \
   libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev libsrtp2-dev
-# Extra packages the test suites need (fuzzing with clang/libFuzzer, node for interop tests).
-TEST_PKGS := clang libclang-rt-14-dev libfuzzer-14-dev iproute2 procps
+# Extra packages the test suites need (fuzzing with clang/libFuzzer, node for interop tests,
+# chromium for the browser end-to-end test).
+TEST_PKGS := clang libclang-rt-14-dev libfuzzer-14-dev iproute2 procps chromium
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -y -qq -o=Dpkg::Use-Pty=0
 
-.PHONY: all deps test-deps build build-asan run test unit fuzz-build fuzz-smoke format clean
+.PHONY: all deps test-deps build web build-asan run test unit e2e fuzz-build fuzz-smoke format clean
 
 all: build
 
 # Installs only what is missing; silent when everything is there.
 deps:
 	@missing=$$(for p in $(BUILD_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if ! command -v npm >/dev/null; then missing="$$missing nodejs npm"; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
 	  $(APT) update >/dev/null && $(APT) install --no-install-recommends $$missing >/dev/null; \
@@ -43,8 +45,14 @@ test-deps: deps
 $(BUILD)/build.ninja: CMakeLists.txt
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 
-build: deps $(BUILD)/build.ninja
+build: deps web $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
+
+# Browser SDK + demo into web/dist/ (aegisd serves /sdk/ and /demo/ from there).
+web: deps
+	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  echo "installing npm packages"; npm ci --no-audit --no-fund --loglevel=error; fi
+	@npm run --silent build:web
 
 $(ASAN_BUILD)/build.ninja: CMakeLists.txt
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DAEGIS_SANITIZE=ON >/dev/null
@@ -60,6 +68,10 @@ run: deps build
 
 unit: build
 	ctest --test-dir $(BUILD) -L unit --output-on-failure -j $(JOBS)
+
+# Browser end-to-end test only: headless Chromium against aegisd (tests/e2e).
+e2e: test-deps build
+	ctest --test-dir $(BUILD) -L e2e --output-on-failure
 
 test: test-deps build build-asan
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

@@ -1,0 +1,443 @@
+// Aegis demo page. Served as /demo/demo.js (no inline scripts: the page's CSP
+// forbids them). Query parameters pre-fill the form:
+//   ?sdkAppId=…&userId=…&userSig=…&roomId=…|strRoomId=…&role=anchor|audience
+//   &publish=0 (join without publishing)  &autojoin=1 (join at once)
+//   &server=wss://host:port/signal (default: wss://<this host>/signal)  &debug=1 (SDK logs)
+// window.aegisDemo = { client, stats() } is there for end-to-end tests.
+import { createClient } from '/sdk/aegis.js';
+
+const $ = (id) => document.getElementById(id);
+const form = $('join-form');
+const els = {
+  sdkAppId: $('sdkAppId'),
+  userId: $('userId'),
+  userSig: $('userSig'),
+  roomId: $('roomId'),
+  strRoomId: $('strRoomId'),
+  role: $('role'),
+  publish: $('publish'),
+  join: $('join'),
+  leave: $('leave'),
+  getUserSig: $('get-usersig'),
+  muteAudio: $('mute-audio'),
+  muteVideo: $('mute-video'),
+  status: $('status'),
+  error: $('error'),
+  tiles: $('tiles'),
+  localVideo: $('local-video'),
+  localName: $('local-name'),
+  localMic: $('local-mic'),
+  localCam: $('local-cam'),
+  log: $('log'),
+  tileTemplate: $('tile-template'),
+};
+
+const query = new URLSearchParams(location.search);
+const clientOptions = {};
+if (query.get('server')) clientOptions.server = query.get('server');
+if (query.get('debug') === '1') clientOptions.debug = true;
+const client = createClient(clientOptions);
+
+/** Demo state read by stats(). */
+const demo = {
+  busy: false,
+  kickedReason: null,
+  error: null,
+  localStream: null,
+  /** userId -> { root, video, audio, name, mic, cam, unmute } */
+  tiles: new Map(),
+};
+
+// ------------------------------------------------------------------ helpers
+
+function log(text) {
+  const li = document.createElement('li');
+  li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+  els.log.prepend(li);
+  while (els.log.childElementCount > 100) els.log.lastElementChild.remove();
+}
+
+function setStatus(text) {
+  els.status.textContent = text;
+}
+
+function showError(text) {
+  els.error.textContent = text || '';
+  els.error.hidden = !text;
+}
+
+/** Records the last join/publish error for stats() and shows it (`context` prefixes the text shown). */
+function recordError(code, message, context = '') {
+  demo.error = { code, message };
+  showError(`${context}${message} (${code})`);
+  log(`error ${code}: ${context}${message}`);
+}
+
+function errorOf(err) {
+  if (err && typeof err === 'object') {
+    return { code: typeof err.code === 'string' ? err.code : err.name || 'error', message: String(err.message || err) };
+  }
+  return { code: 'error', message: String(err) };
+}
+
+function updateButtons() {
+  const joined = client.joined;
+  const publishing = joined && demo.localStream !== null;
+  els.join.disabled = demo.busy || joined;
+  els.leave.disabled = demo.busy || !joined;
+  els.muteAudio.disabled = !publishing;
+  els.muteVideo.disabled = !publishing;
+  els.muteAudio.textContent = client.audioMuted ? 'Unmute mic' : 'Mute mic';
+  els.muteVideo.textContent = client.videoMuted ? 'Unmute camera' : 'Mute camera';
+  els.localMic.hidden = !(publishing && client.audioMuted);
+  els.localCam.hidden = !(publishing && client.videoMuted);
+}
+
+function fillFromQuery() {
+  for (const key of ['sdkAppId', 'userId', 'userSig', 'roomId', 'strRoomId']) {
+    const v = query.get(key);
+    if (v !== null) els[key].value = v;
+  }
+  const role = query.get('role');
+  if (role === 'anchor' || role === 'audience') els.role.value = role;
+  if (query.get('publish') === '0') els.publish.checked = false;
+}
+
+// ------------------------------------------------------------- demo UserSig
+
+/**
+ * Asks the server's demo endpoint for a UserSig. Returns true when the form
+ * was filled; shows why not otherwise.
+ */
+async function fetchDemoUserSig() {
+  const userId = els.userId.value.trim();
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(userId)) {
+    recordError('invalid_argument', 'Enter a UserId (1–32 characters of A–Z, a–z, 0–9, _ and -) first.');
+    return false;
+  }
+  let res;
+  try {
+    res = await fetch(`/demo/usersig?userId=${encodeURIComponent(userId)}`, {
+      headers: { Accept: 'application/json' },
+      cache: 'no-store',
+    });
+  } catch (err) {
+    recordError('network_error', `Cannot reach the server for a demo UserSig: ${errorOf(err).message}`);
+    return false;
+  }
+  if (res.status === 404) {
+    recordError(
+      'demo_mode_off',
+      'Demo mode is off on this server, so it does not hand out UserSigs: ' +
+        'mint one with `aegisctl usersig gen` and paste it.',
+    );
+    return false;
+  }
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    /* handled below */
+  }
+  if (!res.ok || !body || typeof body.userSig !== 'string') {
+    recordError('demo_usersig_failed', `The demo UserSig endpoint answered HTTP ${res.status}.`);
+    return false;
+  }
+  els.userSig.value = body.userSig;
+  if (body.sdkAppId !== undefined) els.sdkAppId.value = String(body.sdkAppId);
+  showError('');
+  log(`got a demo UserSig for ${userId} (valid ${body.expireSeconds ?? '?'} s)`);
+  return true;
+}
+
+// -------------------------------------------------------------- join / leave
+
+function readForm() {
+  const sdkAppId = Number(els.sdkAppId.value);
+  const userId = els.userId.value.trim();
+  const userSig = els.userSig.value.trim();
+  const roomText = els.roomId.value.trim();
+  const strRoomId = els.strRoomId.value.trim();
+  const params = { sdkAppId, userId, userSig, role: els.role.value };
+  if (roomText !== '') params.roomId = Number(roomText);
+  else if (strRoomId !== '') params.strRoomId = strRoomId;
+  return params;
+}
+
+async function join() {
+  if (demo.busy || client.joined) return;
+  demo.busy = true;
+  demo.error = null;
+  demo.kickedReason = null;
+  showError('');
+  updateButtons();
+  try {
+    if (els.userSig.value.trim() === '') {
+      setStatus('Fetching a demo UserSig…');
+      if (!(await fetchDemoUserSig())) {
+        setStatus('Not joined.');
+        return;
+      }
+    }
+    const params = readForm();
+    if (params.roomId === undefined && params.strRoomId === undefined) {
+      recordError('invalid_argument', 'Enter a RoomId or a StrRoomId.');
+      setStatus('Not joined.');
+      return;
+    }
+    const room = params.roomId ?? params.strRoomId;
+    setStatus(`Joining room ${room} as ${params.userId}…`);
+    try {
+      await client.join(params);
+    } catch (err) {
+      const e = errorOf(err);
+      recordError(e.code, e.message, 'Join failed: ');
+      setStatus('Not joined.');
+      return;
+    }
+    els.localName.textContent = `${params.userId} (me)`;
+    setStatus(`Joined room ${room} as ${params.userId} (${params.role}).`);
+    log(`joined room ${room}`);
+    if (els.publish.checked && params.role === 'anchor') await startPublishing();
+  } finally {
+    demo.busy = false;
+    updateButtons();
+  }
+}
+
+async function startPublishing() {
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+  } catch (err) {
+    const e = errorOf(err);
+    recordError('media_error', e.message, 'Cannot open the camera/microphone: ');
+    return;
+  }
+  if (!client.joined) {
+    for (const t of stream.getTracks()) t.stop();
+    return;
+  }
+  demo.localStream = stream;
+  els.localVideo.srcObject = stream;
+  els.localVideo.play().catch(() => undefined);
+  try {
+    await client.publish(stream);
+    log('publishing camera and microphone');
+  } catch (err) {
+    const e = errorOf(err);
+    recordError(e.code, e.message, 'Publish failed: ');
+    stopLocal();
+  }
+  updateButtons();
+}
+
+function stopLocal() {
+  if (demo.localStream) for (const t of demo.localStream.getTracks()) t.stop();
+  demo.localStream = null;
+  els.localVideo.srcObject = null;
+}
+
+function clearRoomUi() {
+  stopLocal();
+  for (const tile of demo.tiles.values()) tile.root.remove();
+  demo.tiles.clear();
+  updateButtons();
+}
+
+async function leave() {
+  if (demo.busy) return;
+  demo.busy = true;
+  updateButtons();
+  try {
+    await client.leave();
+  } finally {
+    demo.busy = false;
+    clearRoomUi();
+    setStatus('Left the room.');
+    log('left');
+  }
+}
+
+// ------------------------------------------------------------ remote tiles
+
+function tileFor(userId) {
+  let tile = demo.tiles.get(userId);
+  if (tile) return tile;
+  const root = els.tileTemplate.content.firstElementChild.cloneNode(true);
+  tile = {
+    root,
+    video: root.querySelector('video'),
+    audio: root.querySelector('audio'),
+    name: root.querySelector('.name'),
+    mic: root.querySelector('.mic'),
+    cam: root.querySelector('.cam'),
+    unmute: root.querySelector('.unmute-audio'),
+  };
+  root.dataset.userId = userId;
+  tile.name.textContent = userId;
+  tile.unmute.addEventListener('click', () => {
+    tile.audio.play().then(() => {
+      tile.unmute.hidden = true;
+    }, () => undefined);
+  });
+  els.tiles.appendChild(root);
+  demo.tiles.set(userId, tile);
+  return tile;
+}
+
+function renderBadges(userId) {
+  const tile = demo.tiles.get(userId);
+  if (!tile) return;
+  const user = client.remoteUsers().find((u) => u.userId === userId);
+  const tracks = user ? user.tracks : [];
+  const badge = (el, kind, label) => {
+    const t = tracks.find((x) => x.kind === kind);
+    el.classList.remove('muted', 'on');
+    if (!t) {
+      el.textContent = `no ${label}`;
+    } else if (t.muted) {
+      el.textContent = `${label} muted`;
+      el.classList.add('muted');
+    } else {
+      el.textContent = `${label} on`;
+      el.classList.add('on');
+    }
+  };
+  badge(tile.mic, 'audio', 'mic');
+  badge(tile.cam, 'video', 'camera');
+}
+
+function playMedia(el, tile) {
+  el.play().catch((err) => {
+    // Autoplay policy: sound needs a click on the page first.
+    if (el === tile.audio && err && err.name === 'NotAllowedError') tile.unmute.hidden = false;
+  });
+}
+
+client.on('user-joined', ({ userId, role }) => {
+  log(`${userId} joined (${role})`);
+  tileFor(userId);
+  renderBadges(userId);
+});
+
+client.on('user-left', ({ userId, reason }) => {
+  log(`${userId} left (${reason})`);
+  const tile = demo.tiles.get(userId);
+  if (tile) tile.root.remove();
+  demo.tiles.delete(userId);
+});
+
+client.on('track-added', ({ userId, trackId, kind, track }) => {
+  log(`receiving ${userId}/${trackId} (${kind})`);
+  const tile = tileFor(userId);
+  const el = kind === 'video' ? tile.video : tile.audio;
+  el.srcObject = new MediaStream([track]);
+  playMedia(el, tile);
+  renderBadges(userId);
+});
+
+client.on('track-removed', ({ userId, trackId, kind }) => {
+  log(`stopped receiving ${userId}/${trackId}`);
+  const tile = demo.tiles.get(userId);
+  if (!tile) return;
+  const el = kind === 'video' ? tile.video : tile.audio;
+  el.srcObject = null;
+  renderBadges(userId);
+});
+
+client.on('track-muted', ({ userId, trackId }) => {
+  log(`${userId} muted ${trackId}`);
+  renderBadges(userId);
+});
+
+client.on('track-unmuted', ({ userId, trackId }) => {
+  log(`${userId} unmuted ${trackId}`);
+  renderBadges(userId);
+});
+
+client.on('kicked', ({ reason }) => {
+  demo.kickedReason = reason;
+  log(`removed from the room: ${reason}`);
+  clearRoomUi();
+  setStatus(`Removed from the room (${reason}).`);
+});
+
+client.on('room-dismissed', () => {
+  demo.kickedReason = 'room_dismissed';
+  log('the room was dismissed');
+  clearRoomUi();
+  setStatus('The room was dismissed.');
+});
+
+client.on('connection-state', ({ state }) => {
+  log(`signalling ${state}`);
+  if (state === 'reconnecting') setStatus('Connection lost, reconnecting…');
+  if (state === 'connected' && !demo.busy) setStatus('Connected.');
+  if (state === 'disconnected' && !demo.busy && demo.kickedReason === null && demo.localStream !== null) {
+    clearRoomUi();
+    setStatus('Disconnected.');
+  }
+  updateButtons();
+});
+
+client.on('error', ({ code, message }) => {
+  showError(`${message} (${code})`);
+  log(`error ${code}: ${message}`);
+  if (!client.joined) {
+    // The SDK gave up (e.g. could not reconnect, or re-join refused).
+    demo.error = { code, message };
+    clearRoomUi();
+    setStatus('Disconnected.');
+  }
+});
+
+// ----------------------------------------------------------------- controls
+
+form.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  void join();
+});
+els.leave.addEventListener('click', () => void leave());
+els.getUserSig.addEventListener('click', () => void fetchDemoUserSig());
+els.muteAudio.addEventListener('click', async () => {
+  await (client.audioMuted ? client.unmuteAudio() : client.muteAudio());
+  updateButtons();
+});
+els.muteVideo.addEventListener('click', async () => {
+  await (client.videoMuted ? client.unmuteVideo() : client.muteVideo());
+  updateButtons();
+});
+
+// ------------------------------------------------------------ test hook
+
+/** Snapshot for end-to-end tests; see web/sdk/README.md ("Demo page"). */
+async function stats() {
+  let remoteTracks = [];
+  try {
+    remoteTracks = (await client.getStats()).remoteTracks;
+  } catch {
+    /* no stats yet */
+  }
+  return {
+    joined: client.joined,
+    kickedReason: demo.kickedReason,
+    error: demo.error,
+    remoteUsers: client.remoteUsers().map((u) => {
+      const mine = remoteTracks.filter((t) => t.userId === u.userId);
+      return {
+        userId: u.userId,
+        framesDecoded: mine.filter((t) => t.kind === 'video').reduce((n, t) => n + t.framesDecoded, 0),
+        audioPacketsReceived: mine.filter((t) => t.kind === 'audio').reduce((n, t) => n + t.packetsReceived, 0),
+        videoMuted: u.videoMuted,
+        audioMuted: u.audioMuted,
+      };
+    }),
+  };
+}
+
+window.aegisDemo = { client, stats };
+
+fillFromQuery();
+updateButtons();
+if (query.get('autojoin') === '1') void join();
