@@ -1,0 +1,719 @@
+// End-to-end browser scenarios against a running aegisd: headless Chromium
+// (Debian package, driven by playwright-core) opens the demo page
+// /demo/?sdkAppId=…&userId=…&userSig=…&roomId=…&autojoin=1, which joins with
+// the browser SDK and publishes a fake camera + microphone; the test reads
+// `await window.aegisDemo.stats()` from each page and drives the REST API with
+// the official tencentcloud-sdk-nodejs TRTC client.
+//
+// Scenarios (one PASS/FAIL line each; on failure the stats and console logs
+// of the pages involved are printed, secrets redacted):
+//   a-media            two pages in one numeric room decode each other's video
+//                      (>= 60 frames) and receive audio (> 50 packets)
+//   b-isolation        a page of a second application in the same numeric
+//                      room sees nobody and is seen by nobody
+//   c-bad-usersig      expired UserSig -> usersig_expired; forged UserSig ->
+//                      usersig_*; never joined, never any remote user
+//   d-remove-user      REST RemoveUser kicks B (removed_by_api within 2 s of
+//                      the reply); A sees B leave
+//   e-dismiss-room     REST DismissRoom ends the room for every page within
+//                      2 s; the other application's room is untouched; the
+//                      room is gone from the live registry (RoomNotExist)
+//   f-room-history     after both pages of a room leave, DescribeRoomInfo
+//                      lists the finished instance, DescribeUserInfo both
+//                      finished sessions, and the room is no longer live
+//   g-duplicate-login  the same userId joins twice: the older page is kicked
+//                      with kicked_duplicate_login, the newer stays
+//
+// Run by run_e2e.sh, which provides: AEGIS_ADDR (host:port), AEGIS_SDKAPPID +
+// AEGIS_APP_KEY (demo application), AEGIS_SDKAPPID2 + AEGIS_APP_KEY2 (second
+// application, another account), AEGIS_SECRET_ID + AEGIS_SECRET_KEY (REST,
+// demo account), NODE_EXTRA_CA_CERTS (aegisd's self-signed certificate, so the
+// REST client verifies it), AEGIS_CHROMIUM (default /usr/bin/chromium),
+// AEGIS_E2E_USERSIG_FILE (every minted UserSig is appended there, for the log
+// check), AEGIS_E2E_ONLY (comma-separated scenario names; default all).
+// Exits non-zero when any scenario fails. Waits are deadline-bounded polls of
+// stats(), never fixed sleeps.
+'use strict';
+
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+
+const { chromium } = require('playwright-core');
+const TLSSigAPIv2 = require('tls-sig-api-v2');
+const tencentcloud = require('tencentcloud-sdk-nodejs');
+
+const TrtcClient = tencentcloud.trtc.v20190722.Client;
+
+function env(name) {
+  const v = process.env[name];
+  if (!v) {
+    throw new Error(`missing environment variable ${name}`);
+  }
+  return v;
+}
+
+const ADDR = env('AEGIS_ADDR');
+const APP1 = { name: 'app1', sdkAppId: Number(env('AEGIS_SDKAPPID')), key: env('AEGIS_APP_KEY') };
+const APP2 = { name: 'app2', sdkAppId: Number(env('AEGIS_SDKAPPID2')), key: env('AEGIS_APP_KEY2') };
+const SECRET_ID = env('AEGIS_SECRET_ID');
+const SECRET_KEY = env('AEGIS_SECRET_KEY');
+const CHROMIUM = process.env.AEGIS_CHROMIUM || '/usr/bin/chromium';
+const SIG_FILE = process.env.AEGIS_E2E_USERSIG_FILE || '';
+const ONLY = (process.env.AEGIS_E2E_ONLY || '').split(',').map((s) => s.trim()).filter(Boolean);
+
+// Tested with Debian Chromium 156 (PERFORMANCE-NOTES §4): fake devices and
+// permission prompt, 127.0.0.1 host candidates in a loopback-only netns, raw
+// IPs instead of mDNS names in the host namespace.
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+// Deadlines (ms).
+const JOIN_MS = 15000;
+const MEDIA_MS = 30000;
+const KICK_MS = 2000; // kick / dismissal after the API reply
+const ISOLATION_WATCH_MS = 5000;
+const POLL_MS = 100;
+const SCENARIO_MS = 90000;
+
+// Rooms of this run (fresh data dir; random anyway so that two runs against
+// one server would not mix).
+const BASE_ROOM = 100000 + crypto.randomInt(800000);
+const ROOM_SHARED = BASE_ROOM; // a-e (app1 and app2 both use this number)
+const ROOM_HISTORY = BASE_ROOM + 1; // f
+const ROOM_DUP = BASE_ROOM + 2; // g
+
+// ---------------------------------------------------------------------------
+// Secrets never printed: keys, SecretKey, every UserSig minted.
+
+const secrets = new Set([APP1.key, APP2.key, SECRET_KEY]);
+
+function redact(text) {
+  let s = String(text);
+  for (const x of secrets) {
+    if (x) {
+      s = s.split(x).join('<redacted>');
+    }
+  }
+  return s;
+}
+
+// TLS sig v2 ticket from the official generator. `issuedAtMs` back-dates
+// TLS.time (the library reads Date.now() synchronously), which makes an
+// already-expired ticket without waiting and independent of the server's
+// usersig.clock_skew_s (default 300 s).
+function mintUserSig(app, userId, { expire = 3600, issuedAtMs, key = app.key } = {}) {
+  const api = new TLSSigAPIv2.Api(app.sdkAppId, key);
+  const realNow = Date.now;
+  if (issuedAtMs !== undefined) {
+    Date.now = () => issuedAtMs;
+  }
+  let sig;
+  try {
+    sig = api.genUserSig(userId, expire);
+  } finally {
+    Date.now = realNow;
+  }
+  secrets.add(sig);
+  if (SIG_FILE) {
+    fs.appendFileSync(SIG_FILE, `${sig}\n`);
+  }
+  return sig;
+}
+
+// ---------------------------------------------------------------------------
+// Small helpers.
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const nowS = () => Math.floor(Date.now() / 1000);
+
+function brief(st) {
+  if (!st || st.evaluateError) {
+    return `stats unavailable (${st && st.evaluateError})`;
+  }
+  const users = (st.remoteUsers || []).map((u) => `${u.userId}[frames=${u.framesDecoded},` +
+    `audio=${u.audioPacketsReceived}${u.videoMuted ? ',videoMuted' : ''}` +
+    `${u.audioMuted ? ',audioMuted' : ''}]`);
+  return `joined=${st.joined} kickedReason=${st.kickedReason} ` +
+    `error=${st.error ? `${st.error.code}` : null} remoteUsers=[${users.join(' ')}]`;
+}
+
+function remote(st, userId) {
+  return ((st && st.remoteUsers) || []).find((u) => u.userId === userId);
+}
+
+// Polls `check` until it returns true; any other return value is a short
+// description of what is still missing. An exception from `check` (a hard
+// invariant broken) ends the wait at once.
+async function waitFor(desc, timeoutMs, check) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await check();
+    if (r === true) {
+      return;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting until ${desc}; last: ${r}`);
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+// Runs `check` (which asserts) repeatedly for `durationMs`.
+async function holdFor(durationMs, check) {
+  const end = Date.now() + durationMs;
+  do {
+    await check();
+    await sleep(250);
+  } while (Date.now() < end);
+}
+
+// ---------------------------------------------------------------------------
+// REST API (the certificate is verified through NODE_EXTRA_CA_CERTS).
+
+function trtc() {
+  return new TrtcClient({
+    credential: { secretId: SECRET_ID, secretKey: SECRET_KEY },
+    region: 'ap-guangzhou',
+    profile: { httpProfile: { endpoint: ADDR, reqTimeout: 15 } },
+  });
+}
+
+async function rest(action, params) {
+  try {
+    return await trtc()[action](params);
+  } catch (e) {
+    throw new Error(`REST ${action} ${JSON.stringify(params)} failed: ${e.code || ''} ` +
+      `${redact(e.message)}`);
+  }
+}
+
+async function restExpectError(action, params, code) {
+  let res;
+  try {
+    res = await trtc()[action](params);
+  } catch (e) {
+    assert.equal(e.code, code, `REST ${action} ${JSON.stringify(params)}: error code ` +
+      `(message: ${redact(e.message)})`);
+    return;
+  }
+  assert.fail(`REST ${action} ${JSON.stringify(params)}: expected ${code}, got success ` +
+    `${JSON.stringify(res)}`);
+}
+
+// ---------------------------------------------------------------------------
+// Pages.
+
+let browser;
+
+class Peer {
+  constructor(name, app, userId) {
+    this.name = name;
+    this.app = app;
+    this.userId = userId;
+    this.logs = [];
+    this.context = null;
+    this.page = null;
+  }
+
+  log(line) {
+    this.logs.push(`${new Date().toISOString().slice(11, 23)} ${line}`);
+    if (this.logs.length > 400) {
+      this.logs.splice(0, this.logs.length - 400);
+    }
+  }
+
+  // Opens the demo page; it joins on load (autojoin=1).
+  async open({ roomId, strRoomId, userSig, publish = true }) {
+    this.context = await browser.newContext({ ignoreHTTPSErrors: true });
+    this.page = await this.context.newPage();
+    const page = this.page;
+    page.on('console', (m) => this.log(`console.${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => this.log(`pageerror: ${e.message}`));
+    page.on('requestfailed', (r) => this.log(`requestfailed: ${r.url()} ` +
+      `${r.failure() ? r.failure().errorText : ''}`));
+    page.on('crash', () => this.log('page crashed'));
+    page.on('websocket', (ws) => {
+      this.log(`websocket opened: ${ws.url()}`);
+      ws.on('close', () => this.log(`websocket closed: ${ws.url()}`));
+    });
+    const q = new URLSearchParams({
+      sdkAppId: String(this.app.sdkAppId),
+      userId: this.userId,
+      userSig: userSig || mintUserSig(this.app, this.userId),
+    });
+    if (strRoomId !== undefined) {
+      q.set('strRoomId', strRoomId);
+    } else {
+      q.set('roomId', String(roomId));
+    }
+    q.set('autojoin', '1');
+    if (!publish) {
+      q.set('publish', '0');
+    }
+    const url = `https://${ADDR}/demo/?${q}`;
+    this.log(`goto ${url}`);
+    const resp = await page.goto(url, { waitUntil: 'load', timeout: JOIN_MS });
+    if (!resp || !resp.ok()) {
+      throw new Error(`${this.name}: GET /demo/ answered HTTP ${resp ? resp.status() : 'nothing'}`);
+    }
+    try {
+      await page.waitForFunction(
+        () => window.aegisDemo && typeof window.aegisDemo.stats === 'function', null,
+        { timeout: JOIN_MS });
+    } catch (e) {
+      throw new Error(`${this.name}: the demo page never defined window.aegisDemo.stats()`);
+    }
+    return this;
+  }
+
+  get isOpen() {
+    return this.page !== null && !this.page.isClosed();
+  }
+
+  async stats() {
+    if (!this.isOpen) {
+      return { evaluateError: 'page closed' };
+    }
+    try {
+      const st = await withTimeout(this.page.evaluate(() => window.aegisDemo.stats()), 5000,
+        `${this.name}.stats()`);
+      if (!st || typeof st !== 'object') {
+        return { evaluateError: `stats() returned ${JSON.stringify(st)}` };
+      }
+      return { ...st, remoteUsers: st.remoteUsers || [] };
+    } catch (e) {
+      return { evaluateError: e.message.split('\n')[0] };
+    }
+  }
+
+  // The demo page's own event log (#log, newest first) and status line.
+  async pageLog() {
+    if (!this.isOpen) {
+      return [];
+    }
+    try {
+      return await withTimeout(this.page.evaluate(() => {
+        const items = [...document.querySelectorAll('#log li')].map((li) => li.textContent);
+        const status = document.querySelector('#status');
+        return [...items.reverse(), ...(status ? [`status: ${status.textContent}`] : [])];
+      }), 3000, `${this.name} page log`);
+    } catch (e) {
+      return [`(page log unavailable: ${e.message.split('\n')[0]})`];
+    }
+  }
+
+  async leave() {
+    await withTimeout(this.page.evaluate(() => window.aegisDemo.client.leave()), 10000,
+      `${this.name}: aegisDemo.client.leave()`);
+  }
+
+  async close() {
+    if (this.context) {
+      const ctx = this.context;
+      this.context = null;
+      await ctx.close().catch(() => {});
+    }
+  }
+}
+
+async function statsOf(peers) {
+  return Promise.all(peers.map((p) => p.stats()));
+}
+
+// Waits until every peer has joined; an auth error or kick ends the wait.
+async function waitJoined(peers, timeoutMs = JOIN_MS) {
+  await waitFor(`${peers.map((p) => p.name).join(', ')} joined`, timeoutMs, async () => {
+    const all = await statsOf(peers);
+    const pending = [];
+    all.forEach((st, i) => {
+      const p = peers[i];
+      if (st.error) {
+        throw new Error(`${p.name} (${p.userId}) failed to join: ${st.error.code}: ` +
+          `${redact(st.error.message)}`);
+      }
+      if (st.kickedReason) {
+        throw new Error(`${p.name} (${p.userId}) was kicked (${st.kickedReason}) while joining`);
+      }
+      if (st.joined !== true) {
+        pending.push(`${p.name}: ${brief(st)}`);
+      }
+    });
+    return pending.length === 0 ? true : pending.join('; ');
+  });
+}
+
+// Waits until `peer` lists (or, with present=false, no longer lists) `userId`.
+async function waitSees(peer, userId, timeoutMs, present = true) {
+  await waitFor(`${peer.name} ${present ? 'lists' : 'no longer lists'} ${userId}`, timeoutMs,
+    async () => {
+      const st = await peer.stats();
+      return Boolean(remote(st, userId)) === present ? true : `${peer.name}: ${brief(st)}`;
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Scenario runner.
+
+class Scenario {
+  constructor(name) {
+    this.name = name;
+    this.peers = [];
+  }
+
+  // Makes `peers` part of this scenario's failure dump.
+  involve(...peers) {
+    for (const p of peers) {
+      if (p && !this.peers.includes(p)) {
+        this.peers.push(p);
+      }
+    }
+  }
+
+  async open(name, app, userId, opts) {
+    const peer = new Peer(name, app, userId);
+    this.involve(peer);
+    return peer.open(opts);
+  }
+
+  async dump() {
+    for (const p of this.peers) {
+      const st = await p.stats();
+      console.log(`  --- ${p.name} (${p.app.name}, userId ${p.userId}) stats: ` +
+        `${redact(JSON.stringify(st))}`);
+      const events = await p.pageLog();
+      if (events.length > 0) {
+        console.log(`  --- ${p.name} demo page events:`);
+        for (const l of events.slice(-60)) {
+          console.log(`      ${redact(l)}`);
+        }
+      }
+      const lines = p.logs.slice(-120);
+      console.log(`  --- ${p.name} browser log (${lines.length} of ${p.logs.length} lines):`);
+      for (const l of lines) {
+        console.log(`      ${redact(l)}`);
+      }
+    }
+  }
+}
+
+const results = [];
+
+async function scenario(name, fn) {
+  if (ONLY.length > 0 && !ONLY.includes(name)) {
+    return;
+  }
+  const s = new Scenario(name);
+  const t0 = Date.now();
+  try {
+    const detail = await withTimeout(fn(s), SCENARIO_MS, `scenario ${name}`);
+    const secs = ((Date.now() - t0) / 1000).toFixed(1);
+    console.log(`PASS ${name} (${secs} s)${detail ? `: ${redact(detail)}` : ''}`);
+    results.push({ name, ok: true });
+  } catch (e) {
+    const secs = ((Date.now() - t0) / 1000).toFixed(1);
+    const why = redact(e && e.message ? e.message : e).replace(/\s*\n+\s*/g, ' | ');
+    console.log(`FAIL ${name} (${secs} s): ${why}`);
+    await s.dump().catch((err) => console.log(`  (dump failed: ${err.message})`));
+    results.push({ name, ok: false });
+  }
+}
+
+// Pages shared by scenarios a-e: A (alice) and B (bob) of app1 and C (carol)
+// of app2, all in numeric room ROOM_SHARED.
+const shared = { A: null, B: null, C: null };
+
+// Opens A and B if an earlier scenario did not (AEGIS_E2E_ONLY).
+async function ensurePair(s) {
+  const opening = [];
+  if (!shared.A || !shared.A.isOpen) {
+    opening.push(s.open('A', APP1, 'alice', { roomId: ROOM_SHARED }).then((p) => { shared.A = p; }));
+  }
+  if (!shared.B || !shared.B.isOpen) {
+    opening.push(s.open('B', APP1, 'bob', { roomId: ROOM_SHARED }).then((p) => { shared.B = p; }));
+  }
+  await Promise.all(opening);
+  s.involve(shared.A, shared.B);
+  await waitJoined([shared.A, shared.B]);
+}
+
+async function main() {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30000,
+  });
+  console.log(`e2e: Chromium ${browser.version()}, aegisd https://${ADDR}, ` +
+    `SdkAppIds ${APP1.sdkAppId}/${APP2.sdkAppId}, rooms ${ROOM_SHARED}..${ROOM_DUP}`);
+
+  await scenario('a-media', async (s) => {
+    await ensurePair(s);
+    const { A, B } = shared;
+    let last = '';
+    await waitFor('A and B each decode >= 60 video frames and receive > 50 audio packets ' +
+      'of the other', MEDIA_MS, async () => {
+      const [sa, sb] = await statsOf([A, B]);
+      const missing = [];
+      const seen = [];
+      for (const [me, st, other] of [[A, sa, 'bob'], [B, sb, 'alice']]) {
+        if (st.joined !== true) {
+          throw new Error(`${me.name} is no longer joined: ${brief(st)}`);
+        }
+        const r = remote(st, other);
+        if (!r) {
+          missing.push(`${me.name} does not list ${other}`);
+        } else {
+          seen.push(`${me.name}<-${other}: ${r.framesDecoded} frames, ` +
+            `${r.audioPacketsReceived} audio packets`);
+          if (!(r.framesDecoded >= 60) || !(r.audioPacketsReceived > 50)) {
+            missing.push(seen[seen.length - 1]);
+          }
+        }
+      }
+      last = seen.join('; ');
+      return missing.length === 0 ? true : missing.join('; ');
+    });
+    return last;
+  });
+
+  await scenario('b-isolation', async (s) => {
+    await ensurePair(s);
+    const { A, B } = shared;
+    // Same numeric room id, other application (other account).
+    shared.C = await s.open('C', APP2, 'carol', { roomId: ROOM_SHARED });
+    const { C } = shared;
+    await waitJoined([C]);
+    await holdFor(ISOLATION_WATCH_MS, async () => {
+      const [sa, sb, sc] = await statsOf([A, B, C]);
+      assert.equal(sc.joined, true, `C (app2) left the room: ${brief(sc)}`);
+      assert.equal(sc.remoteUsers.length, 0,
+        `C (app2, room ${ROOM_SHARED}) sees users of app1's room with the same number: ${brief(sc)}`);
+      for (const [p, st] of [[A, sa], [B, sb]]) {
+        assert.equal(st.joined, true, `${p.name} (app1) left the room: ${brief(st)}`);
+        assert.ok(!remote(st, 'carol'), `${p.name} (app1) sees carol of app2: ${brief(st)}`);
+      }
+    });
+    return `app2 page saw nobody for ${ISOLATION_WATCH_MS / 1000} s; app1 pages never saw it`;
+  });
+
+  await scenario('c-bad-usersig', async (s) => {
+    await ensurePair(s);
+    const { A } = shared;
+    // Issued two hours ago, valid for 60 s: expired beyond any clock skew.
+    const expired = mintUserSig(APP1, 'eve', { expire: 60, issuedAtMs: Date.now() - 7200 * 1000 });
+    // Well-formed ticket signed with a random key instead of the app's.
+    const forged = mintUserSig(APP1, 'mallory', { key: crypto.randomBytes(32).toString('hex') });
+    const [E, F] = await Promise.all([
+      s.open('E', APP1, 'eve', { roomId: ROOM_SHARED, userSig: expired }),
+      s.open('F', APP1, 'mallory', { roomId: ROOM_SHARED, userSig: forged }),
+    ]);
+    const invariant = (p, st) => {
+      assert.notEqual(st.joined, true, `${p.name} (${p.userId}) joined with a bad UserSig`);
+      assert.equal(st.remoteUsers.length, 0, `${p.name} (${p.userId}) sees remote users: ` +
+        `${brief(st)}`);
+    };
+    const notSeen = (st) => {
+      assert.ok(!remote(st, 'eve') && !remote(st, 'mallory'),
+        `A sees a user who joined with a bad UserSig: ${brief(st)}`);
+    };
+    await waitFor('E and F report an auth error', JOIN_MS, async () => {
+      const [se, sf, sa] = await statsOf([E, F, A]);
+      invariant(E, se);
+      invariant(F, sf);
+      notSeen(sa);
+      if (!se.error || !sf.error) {
+        return `E: ${brief(se)}; F: ${brief(sf)}`;
+      }
+      return true;
+    });
+    const [se, sf] = await statsOf([E, F]);
+    assert.equal(se.error.code, 'usersig_expired', `expired UserSig: error code`);
+    assert.match(String(sf.error.code), /^usersig_/, `forged UserSig: error code`);
+    // The refusal is final: they stay out.
+    await holdFor(1500, async () => {
+      const [se2, sf2, sa] = await statsOf([E, F, A]);
+      invariant(E, se2);
+      invariant(F, sf2);
+      notSeen(sa);
+    });
+    await Promise.all([E.close(), F.close()]);
+    return `expired -> ${se.error.code}, forged -> ${sf.error.code}`;
+  });
+
+  await scenario('d-remove-user', async (s) => {
+    await ensurePair(s);
+    const { A, B } = shared;
+    await waitSees(A, 'bob', JOIN_MS);
+    await rest('RemoveUser', { SdkAppId: APP1.sdkAppId, RoomId: ROOM_SHARED, UserIds: ['bob'] });
+    const replied = Date.now();
+    await waitFor(`B's kickedReason is 'removed_by_api' (within ${KICK_MS} ms of the API reply)`,
+      KICK_MS, async () => {
+        const st = await B.stats();
+        if (st.kickedReason && st.kickedReason !== 'removed_by_api') {
+          throw new Error(`B kicked with the wrong reason: ${brief(st)}`);
+        }
+        return st.kickedReason === 'removed_by_api' ? true : `B: ${brief(st)}`;
+      });
+    const kickedAfter = Date.now() - replied;
+    await waitSees(A, 'bob', 5000, false);
+    const sa = await A.stats();
+    assert.equal(sa.joined, true, `A must stay in the room: ${brief(sa)}`);
+    await B.close(); // kicked; frees its encoder for the next scenarios
+    return `B kicked ${kickedAfter} ms after the reply; A saw B leave`;
+  });
+
+  await scenario('e-dismiss-room', async (s) => {
+    if (!shared.A || !shared.A.isOpen) {
+      shared.A = await s.open('A', APP1, 'alice', { roomId: ROOM_SHARED });
+    }
+    const { A, C } = shared;
+    s.involve(A, C);
+    // B was removed in d; bob rejoins from a new page (as B2).
+    const B2 = await s.open('B2', APP1, 'bob', { roomId: ROOM_SHARED });
+    await waitJoined([A, B2]);
+    await waitSees(A, 'bob', JOIN_MS);
+    await rest('DismissRoom', { SdkAppId: APP1.sdkAppId, RoomId: ROOM_SHARED });
+    const replied = Date.now();
+    await waitFor(`every page of the room is out (kickedReason 'room_dismissed' or joined ` +
+      `false, within ${KICK_MS} ms of the API reply)`, KICK_MS, async () => {
+      const all = await statsOf([A, B2]);
+      const pending = [];
+      all.forEach((st, i) => {
+        const p = [A, B2][i];
+        if (st.kickedReason && st.kickedReason !== 'room_dismissed') {
+          throw new Error(`${p.name} kicked with the wrong reason: ${brief(st)}`);
+        }
+        if (!(st.kickedReason === 'room_dismissed' || st.joined === false)) {
+          pending.push(`${p.name}: ${brief(st)}`);
+        }
+      });
+      return pending.length === 0 ? true : pending.join('; ');
+    });
+    const outAfter = Date.now() - replied;
+    // The room of the same number in the other application is untouched.
+    if (C && C.isOpen) {
+      const sc = await C.stats();
+      assert.equal(sc.joined, true, `C (app2) must not be affected by app1's DismissRoom: ` +
+        `${brief(sc)}`);
+      assert.equal(sc.kickedReason ?? null, null, `C (app2) kicked: ${brief(sc)}`);
+    }
+    // Gone from the live registry.
+    await restExpectError('DismissRoom', { SdkAppId: APP1.sdkAppId, RoomId: ROOM_SHARED },
+      'FailedOperation.RoomNotExist');
+    await Promise.all([A.close(), B2.close(), shared.B && shared.B.close(), C && C.close()]);
+    return `all pages out ${outAfter} ms after the reply; app2's room untouched`;
+  });
+
+  await scenario('f-room-history', async (s) => {
+    const start = nowS() - 5;
+    const [G, H] = await Promise.all([
+      s.open('G', APP1, 'gina', { roomId: ROOM_HISTORY }),
+      s.open('H', APP1, 'hank', { roomId: ROOM_HISTORY }),
+    ]);
+    await waitJoined([G, H]);
+    await Promise.all([waitSees(G, 'hank', JOIN_MS), waitSees(H, 'gina', JOIN_MS)]);
+    await Promise.all([G.leave(), H.leave()]);
+    await waitFor('G and H report joined false after leave()', 5000, async () => {
+      const [sg, sh] = await statsOf([G, H]);
+      return sg.joined === false && sh.joined === false ? true : `G: ${brief(sg)}; H: ${brief(sh)}`;
+    });
+    // The finished room instance in the history (written when the last user left).
+    let room;
+    await waitFor(`DescribeRoomInfo lists room ${ROOM_HISTORY} as finished`, 5000, async () => {
+      const res = await rest('DescribeRoomInfo', {
+        SdkAppId: APP1.sdkAppId, StartTime: start, EndTime: nowS(), RoomId: String(ROOM_HISTORY),
+      });
+      room = (res.RoomList || []).find((r) => r.RoomString === String(ROOM_HISTORY));
+      if (!room) {
+        return `RoomList: ${JSON.stringify(res.RoomList)}`;
+      }
+      return room.IsFinished === true && room.DestroyTime > 0 ? true : JSON.stringify(room);
+    });
+    assert.ok(room.CreateTime >= start && room.CreateTime <= room.DestroyTime,
+      `CreateTime/DestroyTime inconsistent: ${JSON.stringify(room)}`);
+    assert.ok(room.DestroyTime <= nowS() + 1, `DestroyTime in the future: ${JSON.stringify(room)}`);
+    assert.ok(['gina', 'hank'].includes(room.UserId), `room creator: ${JSON.stringify(room)}`);
+    // Both sessions, finished.
+    const users = await rest('DescribeUserInfo', {
+      SdkAppId: APP1.sdkAppId, CommId: room.CommId, StartTime: start, EndTime: nowS(),
+    });
+    const byUser = Object.fromEntries((users.UserList || []).map((u) => [u.UserId, u]));
+    for (const id of ['gina', 'hank']) {
+      assert.ok(byUser[id], `DescribeUserInfo lacks ${id}: ${JSON.stringify(users.UserList)}`);
+      assert.equal(byUser[id].Finished, true, `session of ${id} not finished: ` +
+        `${JSON.stringify(byUser[id])}`);
+      assert.ok(byUser[id].LeaveTs >= byUser[id].JoinTs, `LeaveTs < JoinTs: ` +
+        `${JSON.stringify(byUser[id])}`);
+    }
+    // No longer live.
+    await restExpectError('RemoveUser',
+      { SdkAppId: APP1.sdkAppId, RoomId: ROOM_HISTORY, UserIds: ['gina'] },
+      'FailedOperation.RoomNotExist');
+    await restExpectError('DismissRoom', { SdkAppId: APP1.sdkAppId, RoomId: ROOM_HISTORY },
+      'FailedOperation.RoomNotExist');
+    await Promise.all([G.close(), H.close()]);
+    return `CommId ${room.CommId}, ${room.CreateTime}..${room.DestroyTime}, ` +
+      `${users.Total} finished sessions`;
+  });
+
+  await scenario('g-duplicate-login', async (s) => {
+    const I1 = await s.open('I1', APP1, 'ivan', { roomId: ROOM_DUP, publish: false });
+    await waitJoined([I1]);
+    const I2 = await s.open('I2', APP1, 'ivan', { roomId: ROOM_DUP, publish: false });
+    await waitFor(`the older page's kickedReason is 'kicked_duplicate_login' and the newer ` +
+      `page is joined`, JOIN_MS, async () => {
+      const [s1, s2] = await statsOf([I1, I2]);
+      if (s2.error) {
+        throw new Error(`I2 failed to join: ${s2.error.code}: ${redact(s2.error.message)}`);
+      }
+      if (s1.kickedReason && s1.kickedReason !== 'kicked_duplicate_login') {
+        throw new Error(`I1 kicked with the wrong reason: ${brief(s1)}`);
+      }
+      if (s2.kickedReason) {
+        throw new Error(`the newer page I2 was kicked: ${brief(s2)}`);
+      }
+      return s1.kickedReason === 'kicked_duplicate_login' && s2.joined === true ? true :
+        `I1: ${brief(s1)}; I2: ${brief(s2)}`;
+    });
+    await holdFor(1000, async () => {
+      const [s1, s2] = await statsOf([I1, I2]);
+      assert.notEqual(s1.joined, true, `I1 rejoined: ${brief(s1)}`);
+      assert.equal(s2.joined, true, `I2 must stay joined: ${brief(s2)}`);
+    });
+    await Promise.all([I1.close(), I2.close()]);
+    return 'older session kicked, newer kept';
+  });
+
+  await browser.close();
+  const failed = results.filter((r) => !r.ok);
+  console.log(`e2e: ${results.length - failed.length}/${results.length} scenarios passed` +
+    (failed.length ? ` (failed: ${failed.map((r) => r.name).join(', ')})` : ''));
+  return failed.length === 0 && results.length > 0;
+}
+
+main().then((ok) => process.exit(ok ? 0 : 1), async (e) => {
+  console.log(`FAIL e2e setup: ${redact(e && e.stack ? e.stack : e)}`);
+  if (browser) {
+    await browser.close().catch(() => {});
+  }
+  process.exit(1);
+});
