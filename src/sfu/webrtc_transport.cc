@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "rtc/rtp/rtcp_packet.h"
+#include "sfu/tcp_server.h"
 
 namespace aegis::sfu {
 namespace {
@@ -33,11 +34,11 @@ const char* TransportStateName(TransportState state) {
 
 Result<std::unique_ptr<WebRtcTransport>> WebRtcTransport::Create(
     uint64_t id, rtc::IceCredentials local_ice, const rtc::DtlsCertificate* certificate,
-    UdpSocket* socket, Listener* listener) {
+    UdpSocket* socket, TcpServer* tcp, Listener* listener) {
   auto ice = rtc::IceLiteServer::Create(std::move(local_ice));
   if (!ice.ok()) return ice.status();
   std::unique_ptr<WebRtcTransport> t(
-      new WebRtcTransport(id, std::move(ice).value(), socket, listener));
+      new WebRtcTransport(id, std::move(ice).value(), socket, tcp, listener));
   t->ice_.set_listener(t.get());
   rtc::DtlsConfig config;
   config.role = rtc::DtlsRole::kServer;
@@ -50,8 +51,8 @@ Result<std::unique_ptr<WebRtcTransport>> WebRtcTransport::Create(
 }
 
 WebRtcTransport::WebRtcTransport(uint64_t id, rtc::IceLiteServer ice, UdpSocket* socket,
-                                 Listener* listener)
-    : id_(id), socket_(socket), listener_(listener), ice_(std::move(ice)) {}
+                                 TcpServer* tcp, Listener* listener)
+    : id_(id), socket_(socket), tcp_(tcp), listener_(listener), ice_(std::move(ice)) {}
 
 WebRtcTransport::~WebRtcTransport() {
   // The DTLS transport may call back while closing; detach first.
@@ -74,14 +75,15 @@ Status WebRtcTransport::SetRemoteParameters(std::string_view ice_ufrag,
 }
 
 void WebRtcTransport::ReceiveDatagram(rtc::PacketKind kind, std::span<uint8_t> data,
-                                      const rtc::Endpoint& from, int64_t now_ms) {
+                                      const rtc::Tuple& from, int64_t now_ms) {
   if (state_ == TransportState::kClosed || state_ == TransportState::kFailed) return;
   if (created_ms_ < 0) created_ms_ = now_ms;
   if (kind == rtc::PacketKind::kStun) {
-    const bool was_valid = ice_.IsValidTuple(from, now_ms);
     const rtc::IceResult r = ice_.HandleRequest(data, from, now_ms, stun_response_);
-    if (r.action != rtc::IceAction::kDrop) socket_->Send(r.response, from);
-    if (!was_valid && ice_.IsValidTuple(from, now_ms) && listener_ != nullptr) {
+    if (r.action != rtc::IceAction::kDrop) SendTo(r.response, from);
+    // Every authenticated check (re)maps the tuple: the worker may have let
+    // it go while the peer kept using it (repeats are cheap there).
+    if (r.action == rtc::IceAction::kSuccessResponse && listener_ != nullptr) {
       listener_->OnTransportTupleAdded(*this, from);
     }
     return;
@@ -130,7 +132,25 @@ void WebRtcTransport::Commit(std::span<uint8_t> slot, size_t len, bool rtcp) {
     return;
   }
   ++(rtcp ? stats_.rtcp_out : stats_.rtp_out);
-  socket_->CommitSendSlot(len, *selected_);
+  if (selected_->is_tcp()) {
+    // The slot is not committed, so the UDP socket reuses it.
+    if (tcp_ != nullptr) tcp_->Send(*selected_, slot.first(len));
+    return;
+  }
+  socket_->CommitSendSlot(len, selected_->endpoint);
+}
+
+void WebRtcTransport::SendTo(std::span<const uint8_t> packet, const rtc::Tuple& to) {
+  if (to.is_tcp()) {
+    if (tcp_ != nullptr) tcp_->Send(to, packet);
+  } else {
+    socket_->Send(packet, to.endpoint);
+  }
+}
+
+void WebRtcTransport::RemoveTuple(const rtc::Tuple& tuple) {
+  ice_.RemoveTuple(tuple);
+  if (selected_ && *selected_ == tuple) selected_.reset();
 }
 
 void WebRtcTransport::OnTimer(int64_t now_ms) {
@@ -162,12 +182,10 @@ void WebRtcTransport::SetState(TransportState state, const std::string& reason) 
   if (listener_ != nullptr) listener_->OnTransportStateChanged(*this, state, reason);
 }
 
-void WebRtcTransport::OnSelectedTupleChanged(const rtc::Endpoint& endpoint) {
-  selected_ = endpoint;
-}
+void WebRtcTransport::OnSelectedTupleChanged(const rtc::Tuple& tuple) { selected_ = tuple; }
 
 void WebRtcTransport::OnDtlsSend(std::span<const uint8_t> datagram) {
-  if (selected_) socket_->Send(datagram, *selected_);
+  if (selected_) SendTo(datagram, *selected_);
 }
 
 void WebRtcTransport::OnDtlsConnected(const rtc::SrtpKeys& keys) {

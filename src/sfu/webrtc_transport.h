@@ -2,7 +2,8 @@
 // ICE-lite (which remote tuples may talk to us), DTLS 1.2 server (SRTP keys),
 // and the two SRTP sessions (inbound from the peer, outbound to it). It gets
 // every datagram the worker routed to it and hands decrypted RTP/RTCP up
-// through its Listener; it sends through the worker's UdpSocket. Only
+// through its Listener; it sends through the worker's UdpSocket, or its
+// TcpServer when the selected tuple is an ICE-TCP connection. Only
 // datagrams from ICE-validated tuples reach DTLS or SRTP (MX-03). DTLS
 // records that arrive before the remote fingerprint is known are held (a few,
 // bounded) and replayed when it is set. Owned by one worker; not thread-safe.
@@ -22,9 +23,12 @@
 #include "rtc/rtp/rtp_packet.h"
 #include "rtc/srtp/srtp_session.h"
 #include "rtc/stun/ice_lite.h"
+#include "rtc/tuple.h"
 #include "sfu/udp_socket.h"
 
 namespace aegis::sfu {
+
+class TcpServer;
 
 enum class TransportState : uint8_t { kNew, kConnected, kFailed, kClosed };
 const char* TransportStateName(TransportState state);
@@ -38,7 +42,7 @@ class WebRtcTransport final : public rtc::IceLiteServer::Listener,
     virtual void OnTransportStateChanged(WebRtcTransport& transport, TransportState state,
                                          const std::string& reason) = 0;
     // A new remote tuple was validated (the worker maps it to this transport).
-    virtual void OnTransportTupleAdded(WebRtcTransport& transport, const rtc::Endpoint& tuple) = 0;
+    virtual void OnTransportTupleAdded(WebRtcTransport& transport, const rtc::Tuple& tuple) = 0;
     // Decrypted, parsed RTP; the packet's buffer is valid during the call only.
     virtual void OnTransportRtp(WebRtcTransport& transport, rtc::RtpPacket& packet,
                                 int64_t now_ms) = 0;
@@ -56,15 +60,18 @@ class WebRtcTransport final : public rtc::IceLiteServer::Listener,
     uint64_t unvalidated_drops = 0;  // DTLS/SRTP from a tuple ICE never validated
   };
 
-  // `certificate`, `socket` and `listener` are not owned and outlive this.
+  // `certificate`, `socket`, `tcp` and `listener` are not owned and outlive
+  // this; `tcp` may be null (no ICE-TCP).
   static Result<std::unique_ptr<WebRtcTransport>> Create(uint64_t id, rtc::IceCredentials local_ice,
                                                          const rtc::DtlsCertificate* certificate,
-                                                         UdpSocket* socket, Listener* listener);
+                                                         UdpSocket* socket, TcpServer* tcp,
+                                                         Listener* listener);
   ~WebRtcTransport() override;
 
   uint64_t id() const { return id_; }
   const std::string& local_ufrag() const { return ice_.local_credentials().ufrag; }
   TransportState state() const { return state_; }
+  const std::optional<rtc::Tuple>& selected_tuple() const { return selected_; }
   const Stats& stats() const { return stats_; }
   std::optional<rtc::SrtpProfile> srtp_profile() const { return dtls_->srtp_profile(); }
 
@@ -72,9 +79,11 @@ class WebRtcTransport final : public rtc::IceLiteServer::Listener,
   Status SetRemoteParameters(std::string_view ice_ufrag, std::string_view fingerprint_algorithm,
                              std::string_view fingerprint_value);
 
-  // One datagram from `from`, already classified.
-  void ReceiveDatagram(rtc::PacketKind kind, std::span<uint8_t> data, const rtc::Endpoint& from,
+  // One datagram (or RFC 4571 frame) from `from`, already classified.
+  void ReceiveDatagram(rtc::PacketKind kind, std::span<uint8_t> data, const rtc::Tuple& from,
                        int64_t now_ms);
+  // The path of `tuple` is gone (closed TCP connection): forget it.
+  void RemoveTuple(const rtc::Tuple& tuple);
 
   // Protects (in place, in a send slot of the socket) and sends to the
   // selected tuple. `build` writes the clear packet into the slot and returns
@@ -89,13 +98,15 @@ class WebRtcTransport final : public rtc::IceLiteServer::Listener,
   void Close();
 
  private:
-  WebRtcTransport(uint64_t id, rtc::IceLiteServer ice, UdpSocket* socket, Listener* listener);
+  WebRtcTransport(uint64_t id, rtc::IceLiteServer ice, UdpSocket* socket, TcpServer* tcp,
+                  Listener* listener);
 
   void SetState(TransportState state, const std::string& reason);
   void Commit(std::span<uint8_t> slot, size_t len, bool rtcp);
+  void SendTo(std::span<const uint8_t> packet, const rtc::Tuple& to);
 
   // rtc::IceLiteServer::Listener
-  void OnSelectedTupleChanged(const rtc::Endpoint& endpoint) override;
+  void OnSelectedTupleChanged(const rtc::Tuple& tuple) override;
   // rtc::DtlsTransport::Listener
   void OnDtlsSend(std::span<const uint8_t> datagram) override;
   void OnDtlsConnected(const rtc::SrtpKeys& keys) override;
@@ -106,13 +117,14 @@ class WebRtcTransport final : public rtc::IceLiteServer::Listener,
   // Passed by argument.
   uint64_t id_;
   UdpSocket* socket_;
+  TcpServer* tcp_;
   Listener* listener_;
   // Allocated by this.
   rtc::IceLiteServer ice_;
   std::unique_ptr<rtc::DtlsTransport> dtls_;
   std::unique_ptr<rtc::SrtpSession> srtp_in_;
   std::unique_ptr<rtc::SrtpSession> srtp_out_;
-  std::optional<rtc::Endpoint> selected_;
+  std::optional<rtc::Tuple> selected_;
   bool remote_fingerprint_set_ = false;
   std::vector<std::vector<uint8_t>> held_dtls_;  // before the fingerprint is known
   std::array<uint8_t, 512> stun_response_{};

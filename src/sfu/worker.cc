@@ -18,6 +18,7 @@
 #include "rtc/rtp/rtcp_packet.h"
 #include "rtc/rtp/rtcp_report.h"
 #include "rtc/stun/stun_message.h"
+#include "sfu/tcp_server.h"
 
 namespace aegis::sfu {
 namespace {
@@ -91,12 +92,12 @@ struct TransportEntry {
   std::unordered_map<uint32_t, Producer*> producers_by_ssrc;
   std::vector<Producer*> producers;
   std::unordered_map<uint32_t, Consumer*> consumers_by_ssrc;
-  std::vector<rtc::Endpoint> tuples;
+  std::vector<rtc::Tuple> tuples;
 };
 
 }  // namespace
 
-class Worker::Impl final : public WebRtcTransport::Listener {
+class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::Listener {
  public:
   Impl(Worker& owner, std::unique_ptr<UdpSocket> socket, Worker::Listener* listener)
       : owner_(owner),
@@ -111,6 +112,17 @@ class Worker::Impl final : public WebRtcTransport::Listener {
     (void)descriptor_.release();
   }
 
+  // Before Run(), on the starting thread. Errors: net_bad_address, net_bind.
+  Result<uint16_t> ListenTcp(const WorkerOptions& options) {
+    TcpServer::Options o;
+    o.max_connections = options.tcp_max_connections;
+    o.unauthenticated_timeout = options.tcp_unauthenticated_timeout;
+    auto tcp = TcpServer::Listen(io_, options.listen_ip, options.tcp_port, o, this);
+    if (!tcp.ok()) return tcp.status();
+    tcp_ = std::move(tcp).value();
+    return tcp_->port();
+  }
+
   void Run() {
     ArmRead();
     ArmTimer();
@@ -122,16 +134,21 @@ class Worker::Impl final : public WebRtcTransport::Listener {
     io_.stop();
   }
 
+  // Runs `fn` on the worker thread, then sends what it queued (keyframe
+  // requests, DTLS flights) without waiting for the next tick.
   template <typename Fn>
   void Post(Fn&& fn) {
-    asio::post(io_, std::forward<Fn>(fn));
+    asio::post(io_, [this, f = std::forward<Fn>(fn)]() mutable {
+      f();
+      socket_->Flush();
+    });
   }
 
   void CreateTransport(uint64_t id, rtc::IceCredentials ice) {
     if (transports_.contains(id)) return;
     const std::string ufrag = ice.ufrag;
-    auto t =
-        WebRtcTransport::Create(id, std::move(ice), &owner_.certificate(), socket_.get(), this);
+    auto t = WebRtcTransport::Create(id, std::move(ice), &owner_.certificate(), socket_.get(),
+                                     tcp_.get(), this);
     if (!t.ok()) {
       if (listener_ != nullptr) {
         listener_->OnTransportStateChanged(owner_.index(), id, TransportState::kFailed,
@@ -169,7 +186,10 @@ class Worker::Impl final : public WebRtcTransport::Listener {
       if (c->params.transport_id == id) consumer_ids.push_back(cid);
     }
     for (uint64_t cid : consumer_ids) RemoveConsumer(cid);
-    for (const rtc::Endpoint& t : e.tuples) by_tuple_.erase(t);
+    for (const rtc::Tuple& t : e.tuples) {
+      by_tuple_.erase(t);
+      if (t.is_tcp() && tcp_) tcp_->Close(t.connection_id);
+    }
     by_ufrag_.erase(e.transport->local_ufrag());
     e.transport->Close();
     transports_.erase(it);
@@ -263,9 +283,10 @@ class Worker::Impl final : public WebRtcTransport::Listener {
     }
   }
 
-  void OnTransportTupleAdded(WebRtcTransport& t, const rtc::Endpoint& tuple) override {
+  void OnTransportTupleAdded(WebRtcTransport& t, const rtc::Tuple& tuple) override {
     TransportEntry* e = Find(t.id());
     if (e == nullptr) return;
+    if (tuple.is_tcp() && tcp_) tcp_->MarkAuthenticated(tuple.connection_id);
     // A tuple belongs to one transport; a peer reusing it elsewhere moves it.
     if (auto old = by_tuple_.find(tuple); old != by_tuple_.end() && old->second != t.id()) {
       if (TransportEntry* prev = Find(old->second)) std::erase(prev->tuples, tuple);
@@ -274,8 +295,16 @@ class Worker::Impl final : public WebRtcTransport::Listener {
     if (std::ranges::find(e->tuples, tuple) == e->tuples.end()) {
       // Bounded by IceLiteServer::Options::max_tuples in practice; keep the newest.
       if (e->tuples.size() >= 8) {
-        by_tuple_.erase(e->tuples.front());
-        e->tuples.erase(e->tuples.begin());
+        // Evict the oldest tuple that is not the selected path.
+        auto victim = e->tuples.begin();
+        if (e->transport->selected_tuple() && *victim == *e->transport->selected_tuple()) ++victim;
+        const rtc::Tuple evicted = *victim;
+        by_tuple_.erase(evicted);
+        e->tuples.erase(victim);
+        if (evicted.is_tcp() && tcp_) {
+          e->transport->RemoveTuple(evicted);
+          tcp_->Close(evicted.connection_id);
+        }
       }
       e->tuples.push_back(tuple);
     }
@@ -511,7 +540,25 @@ class Worker::Impl final : public WebRtcTransport::Listener {
     socket_->Flush();
   }
 
-  void HandleDatagram(std::span<uint8_t> data, const rtc::Endpoint& from, int64_t now_ms) {
+  // ---- TcpServer::Listener ----
+
+  void OnTcpFrame(std::span<uint8_t> frame, const rtc::Tuple& from) override {
+    HandleDatagram(frame, from, NowMs());
+  }
+
+  void OnTcpReadDone() override { socket_->Flush(); }
+
+  void OnTcpClosed(const rtc::Tuple& tuple) override {
+    auto it = by_tuple_.find(tuple);
+    if (it == by_tuple_.end()) return;
+    if (TransportEntry* e = Find(it->second)) {
+      std::erase(e->tuples, tuple);
+      e->transport->RemoveTuple(tuple);
+    }
+    by_tuple_.erase(it);
+  }
+
+  void HandleDatagram(std::span<uint8_t> data, const rtc::Tuple& from, int64_t now_ms) {
     const rtc::PacketKind kind = rtc::Classify(data);
     if (kind == rtc::PacketKind::kDrop) {
       owner_.counters_.dropped.fetch_add(1, std::memory_order_relaxed);
@@ -525,11 +572,12 @@ class Worker::Impl final : public WebRtcTransport::Listener {
     } else if (kind == rtc::PacketKind::kStun) {
       // A check from a new tuple: find the transport by our ufrag in USERNAME.
       auto msg = rtc::StunMessage::Parse(data);
-      if (!msg.ok()) return;
-      const auto username = msg->username();
-      if (!username) return;
-      auto u = by_ufrag_.find(std::string(LocalUfragOf(*username)));
-      if (u == by_ufrag_.end()) return;
+      const auto username = msg.ok() ? msg->username() : std::nullopt;
+      auto u = username ? by_ufrag_.find(std::string(LocalUfragOf(*username))) : by_ufrag_.end();
+      if (u == by_ufrag_.end()) {
+        owner_.counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
       id = u->second;
     } else {
       owner_.counters_.dropped.fetch_add(1, std::memory_order_relaxed);
@@ -564,12 +612,13 @@ class Worker::Impl final : public WebRtcTransport::Listener {
   // Allocated by this.
   asio::io_context io_{1};
   std::unique_ptr<UdpSocket> socket_;
+  std::unique_ptr<TcpServer> tcp_;  // null: ICE-TCP disabled
   asio::posix::stream_descriptor descriptor_;
   asio::steady_timer timer_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::unordered_map<uint64_t, TransportEntry> transports_;
   std::unordered_map<std::string, uint64_t> by_ufrag_;
-  std::unordered_map<rtc::Endpoint, uint64_t, rtc::EndpointHash> by_tuple_;
+  std::unordered_map<rtc::Tuple, uint64_t, rtc::TupleHash> by_tuple_;
   std::unordered_map<uint64_t, std::unique_ptr<Producer>> producers_;
   std::unordered_map<uint64_t, std::unique_ptr<Consumer>> consumers_;
   int64_t last_rr_ms_ = 0;
@@ -583,9 +632,16 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerOptions& options, List
   std::unique_ptr<Worker> w(
       new Worker(options, std::move(cert).value(), std::move(socket).value(), listener));
   Impl* impl = w->impl_.get();
+  if (options.tcp_enabled) {
+    auto tcp_port = impl->ListenTcp(options);
+    if (!tcp_port.ok()) return tcp_port.status();
+    w->tcp_port_ = *tcp_port;
+  }
   w->thread_ = std::thread([impl] { impl->Run(); });
   LogInfo(kTag, "media worker started",
-          {{"worker", std::to_string(options.index)}, {"udp_port", std::to_string(w->port_)}});
+          {{"worker", std::to_string(options.index)},
+           {"udp_port", std::to_string(w->port_)},
+           {"tcp_port", std::to_string(w->tcp_port_)}});
   return w;
 }
 

@@ -1,17 +1,17 @@
 // Media worker (DESIGN.md): one thread with its own io_context, one UDP port,
-// and every transport, producer and consumer of the rooms placed on it. The
-// control plane never touches that state directly: every public method
-// except the accessors marked "any thread" posts a closure to the worker's
-// thread and returns at once; results come back through the Listener, which
-// is called on the worker thread and must hand work to its own thread.
-// Per packet: RFC 7983 demux → transport by 5-tuple (by ICE ufrag for a new
-// STUN check) → SRTP → producer by SSRC (or MID) → each consumer rewrites
-// SSRC / sequence number / timestamp / payload type → SRTP → sendmmsg batch.
+// one ICE-TCP passive port (RFC 6544, RFC 4571 framing), and every transport, producer and consumer
+// of the rooms placed on it. The control plane never touches that state directly: every public
+// method except the accessors marked "any thread" posts a closure to the worker's thread and
+// returns at once; results come back through the Listener, which is called on the worker thread and
+// must hand work to its own thread. Per packet (UDP datagram or TCP frame): RFC 7983 demux →
+// transport by tuple (by ICE ufrag for a new STUN check) → SRTP → producer by SSRC (or MID) → each
+// consumer rewrites SSRC / sequence number / timestamp / payload type → SRTP → sendmmsg batch.
 // Received bytes are untrusted.
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,6 +32,12 @@ struct WorkerOptions {
   size_t index = 0;
   std::string listen_ip = "0.0.0.0";
   uint16_t port = 0;  // 0: any free port
+  // ICE-TCP passive listener on listen_ip.
+  bool tcp_enabled = true;
+  uint16_t tcp_port = 0;  // 0: any free port
+  size_t tcp_max_connections = 1000;
+  // A TCP connection without a valid STUN check after this long is closed.
+  std::chrono::milliseconds tcp_unauthenticated_timeout{10'000};
 };
 
 // What the publisher sends on one m-section (from its offer and our answer).
@@ -54,8 +60,12 @@ struct ConsumerParams {
   uint64_t producer_id = 0;
   uint32_t ssrc = 0;  // what the subscriber sees
   // Publisher payload type → subscriber payload type; kNoPayloadType drops.
-  std::array<uint8_t, 128> payload_map{};
   static constexpr uint8_t kNoPayloadType = 0xFF;
+  std::array<uint8_t, 128> payload_map = [] {
+    std::array<uint8_t, 128> m{};
+    m.fill(kNoPayloadType);  // unmapped payload types are dropped, never sent as PT 0
+    return m;
+  }();
 };
 
 struct WorkerCounters {
@@ -86,6 +96,7 @@ class Worker {
   // Any thread.
   size_t index() const { return options_.index; }
   uint16_t port() const { return port_; }
+  uint16_t tcp_port() const { return tcp_port_; }  // 0: ICE-TCP disabled
   const rtc::DtlsCertificate& certificate() const { return *certificate_; }
   const WorkerCounters& counters() const { return counters_; }
 
@@ -115,6 +126,7 @@ class Worker {
   WorkerOptions options_;
   std::unique_ptr<rtc::DtlsCertificate> certificate_;
   uint16_t port_;
+  uint16_t tcp_port_ = 0;
   WorkerCounters counters_;
   std::unique_ptr<Impl> impl_;
   std::thread thread_;

@@ -92,7 +92,7 @@ bool IceLiteServer::UsernameMatches(std::string_view username) const {
   return remote == remote_ufrag_;
 }
 
-IceResult IceLiteServer::HandleRequest(std::span<const uint8_t> request, const Endpoint& from,
+IceResult IceLiteServer::HandleRequest(std::span<const uint8_t> request, const Tuple& from,
                                        int64_t now_ms, std::span<uint8_t> response_buf) {
   ++stats_.requests;
   Result<StunMessage> parsed = StunMessage::Parse(request);
@@ -138,7 +138,7 @@ IceResult IceLiteServer::HandleRequest(std::span<const uint8_t> request, const E
   }
 
   StunMessageBuilder b(response_buf, kStunMethodBinding, StunClass::kSuccessResponse, tid);
-  (void)b.AddXorMappedAddress(from);
+  (void)b.AddXorMappedAddress(from.endpoint);
   (void)b.AddMessageIntegrity(local_.pwd);
   (void)b.AddFingerprint();
   Result<std::span<const uint8_t>> built = b.Finish();  // first error, if any, lands here
@@ -179,33 +179,42 @@ IceResult IceLiteServer::Error(std::span<const uint8_t, 12> tid, uint16_t code, 
   return r;
 }
 
-IceLiteServer::Tuple* IceLiteServer::FindTuple(const Endpoint& endpoint) {
-  for (Tuple& t : tuples_) {
-    if (t.endpoint == endpoint) return &t;
+IceLiteServer::ValidTuple* IceLiteServer::FindTuple(const Tuple& tuple) {
+  for (ValidTuple& t : tuples_) {
+    if (t.tuple == tuple) return &t;
   }
   return nullptr;
 }
 
-const IceLiteServer::Tuple* IceLiteServer::FindTuple(const Endpoint& endpoint) const {
-  for (const Tuple& t : tuples_) {
-    if (t.endpoint == endpoint) return &t;
+const IceLiteServer::ValidTuple* IceLiteServer::FindTuple(const Tuple& tuple) const {
+  for (const ValidTuple& t : tuples_) {
+    if (t.tuple == tuple) return &t;
   }
   return nullptr;
 }
 
-bool IceLiteServer::OnValidRequest(const Endpoint& from, int64_t now_ms, bool use_candidate) {
-  Tuple* tuple = FindTuple(from);
+void IceLiteServer::RemoveTuple(const Tuple& tuple) {
+  std::erase_if(tuples_, [&](const ValidTuple& t) { return t.tuple == tuple; });
+  std::erase_if(buckets_, [&](const FailureBucket& b) { return b.tuple == tuple; });
+  if (selected_.has_value() && *selected_ == tuple) {
+    selected_.reset();
+    selected_nominated_ = false;
+  }
+}
+
+bool IceLiteServer::OnValidRequest(const Tuple& from, int64_t now_ms, bool use_candidate) {
+  ValidTuple* tuple = FindTuple(from);
   if (tuple == nullptr) {
     if (tuples_.size() >= options_.max_tuples) {
       // Evict the least recently validated tuple that is not the selected one.
       auto victim = tuples_.end();
       for (auto it = tuples_.begin(); it != tuples_.end(); ++it) {
-        if (selected_.has_value() && it->endpoint == *selected_) continue;
+        if (selected_.has_value() && it->tuple == *selected_) continue;
         if (victim == tuples_.end() || it->last_valid_ms < victim->last_valid_ms) victim = it;
       }
       if (victim != tuples_.end()) tuples_.erase(victim);
     }
-    tuples_.push_back(Tuple{from, now_ms});
+    tuples_.push_back(ValidTuple{from, now_ms});
     tuple = &tuples_.back();
   }
   tuple->last_valid_ms = now_ms;
@@ -227,18 +236,18 @@ bool IceLiteServer::OnValidRequest(const Endpoint& from, int64_t now_ms, bool us
   return changed;
 }
 
-std::optional<Endpoint> IceLiteServer::selected_tuple() const { return selected_; }
+std::optional<Tuple> IceLiteServer::selected_tuple() const { return selected_; }
 
 bool IceLiteServer::IsConsentFresh(int64_t now_ms) const {
   return selected_.has_value() && IsValidTuple(*selected_, now_ms);
 }
 
-bool IceLiteServer::IsValidTuple(const Endpoint& endpoint, int64_t now_ms) const {
-  const Tuple* t = FindTuple(endpoint);
+bool IceLiteServer::IsValidTuple(const Tuple& tuple, int64_t now_ms) const {
+  const ValidTuple* t = FindTuple(tuple);
   return t != nullptr && now_ms - t->last_valid_ms < options_.consent_timeout_ms;
 }
 
-IceLiteServer::FailureBucket* IceLiteServer::Bucket(const Endpoint& endpoint, int64_t now_ms) {
+IceLiteServer::FailureBucket* IceLiteServer::Bucket(const Tuple& tuple, int64_t now_ms) {
   const int64_t capacity = int64_t{options_.failed_auth_burst} * kMilliTokensPerToken;
   auto refill = [&](FailureBucket& b) {
     const int64_t elapsed = std::clamp<int64_t>(now_ms - b.last_refill_ms, 0, kMaxRefillElapsedMs);
@@ -247,13 +256,13 @@ IceLiteServer::FailureBucket* IceLiteServer::Bucket(const Endpoint& endpoint, in
     b.last_refill_ms = std::max(b.last_refill_ms, now_ms);
   };
   for (FailureBucket& b : buckets_) {
-    if (b.endpoint == endpoint) {
+    if (b.tuple == tuple) {
       refill(b);
       return &b;
     }
   }
   if (buckets_.size() < options_.max_failure_buckets) {
-    buckets_.push_back(FailureBucket{endpoint, now_ms, capacity});
+    buckets_.push_back(FailureBucket{tuple, now_ms, capacity});
     return &buckets_.back();
   }
   // Table full: a bucket that has refilled completely is the same as no bucket,
@@ -261,25 +270,25 @@ IceLiteServer::FailureBucket* IceLiteServer::Bucket(const Endpoint& endpoint, in
   for (FailureBucket& b : buckets_) {
     refill(b);
     if (b.milli_tokens >= capacity) {
-      b = FailureBucket{endpoint, now_ms, capacity};
+      b = FailureBucket{tuple, now_ms, capacity};
       return &b;
     }
   }
   return nullptr;
 }
 
-bool IceLiteServer::HasFailureTokens(const Endpoint& endpoint, int64_t now_ms) {
+bool IceLiteServer::HasFailureTokens(const Tuple& tuple, int64_t now_ms) {
   for (const FailureBucket& b : buckets_) {
-    if (b.endpoint == endpoint) {
-      FailureBucket* refilled = Bucket(endpoint, now_ms);
+    if (b.tuple == tuple) {
+      FailureBucket* refilled = Bucket(tuple, now_ms);
       return refilled != nullptr && refilled->milli_tokens >= kMilliTokensPerToken;
     }
   }
   return true;  // never failed: a full bucket
 }
 
-bool IceLiteServer::TakeFailureToken(const Endpoint& endpoint, int64_t now_ms) {
-  FailureBucket* b = Bucket(endpoint, now_ms);
+bool IceLiteServer::TakeFailureToken(const Tuple& tuple, int64_t now_ms) {
+  FailureBucket* b = Bucket(tuple, now_ms);
   if (b == nullptr || b->milli_tokens < kMilliTokensPerToken) return false;
   b->milli_tokens -= kMilliTokensPerToken;
   return true;

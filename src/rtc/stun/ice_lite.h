@@ -17,6 +17,7 @@
 
 #include "core/status.h"
 #include "rtc/endpoint.h"
+#include "rtc/tuple.h"
 
 namespace aegis::rtc {
 
@@ -60,8 +61,8 @@ class IceLiteServer {
   class Listener {
    public:
     virtual ~Listener() = default;
-    // A new remote endpoint is now the one to send media to.
-    virtual void OnSelectedTupleChanged(const Endpoint& endpoint) = 0;
+    // A new remote tuple is now the one to send media to.
+    virtual void OnSelectedTupleChanged(const Tuple& tuple) = 0;
   };
 
   struct Options {
@@ -96,29 +97,34 @@ class IceLiteServer {
   // Handles one datagram already classified as STUN, received from `from` at
   // `now_ms`; any response is written into `response_buf` (>= 128 bytes is
   // always enough) and must be sent back to `from`.
-  IceResult HandleRequest(std::span<const uint8_t> request, const Endpoint& from, int64_t now_ms,
+  // A UDP peer is passed as its Endpoint; an ICE-TCP connection is its own
+  // tuple (RFC 6544 §7.1), distinct from a UDP peer at the same address.
+  IceResult HandleRequest(std::span<const uint8_t> request, const Tuple& from, int64_t now_ms,
                           std::span<uint8_t> response_buf);
 
   // The endpoint media goes to: the last nominated (USE-CANDIDATE) tuple, or the
   // first validated one until the peer nominates.
-  std::optional<Endpoint> selected_tuple() const;
+  std::optional<Tuple> selected_tuple() const;
   bool nominated() const { return selected_nominated_; }
   // RFC 7675: true while the selected tuple had a valid check in the last 30 s.
   bool IsConsentFresh(int64_t now_ms) const;
   // MX-03: `endpoint` passed an authenticated check and consent has not expired.
-  bool IsValidTuple(const Endpoint& endpoint, int64_t now_ms) const;
+  bool IsValidTuple(const Tuple& tuple, int64_t now_ms) const;
+  // Forgets a tuple whose path is gone (a closed TCP connection); if it was
+  // the selected one, the next valid check selects a new path.
+  void RemoveTuple(const Tuple& tuple);
 
   const IceCredentials& local_credentials() const { return local_; }
   const std::string& remote_ufrag() const { return remote_ufrag_; }
   const Stats& stats() const { return stats_; }
 
  private:
-  struct Tuple {
-    Endpoint endpoint;
+  struct ValidTuple {
+    Tuple tuple;
     int64_t last_valid_ms = 0;
   };
   struct FailureBucket {
-    Endpoint endpoint;
+    Tuple tuple;
     int64_t last_refill_ms = 0;
     int64_t milli_tokens = 0;  // 1000 per token
   };
@@ -126,14 +132,14 @@ class IceLiteServer {
   IceLiteServer(IceCredentials local, Options options);
 
   bool UsernameMatches(std::string_view username) const;
-  Tuple* FindTuple(const Endpoint& endpoint);
-  const Tuple* FindTuple(const Endpoint& endpoint) const;
-  bool OnValidRequest(const Endpoint& from, int64_t now_ms, bool use_candidate);
+  ValidTuple* FindTuple(const Tuple& tuple);
+  const ValidTuple* FindTuple(const Tuple& tuple) const;
+  bool OnValidRequest(const Tuple& from, int64_t now_ms, bool use_candidate);
   // Returns the refilled bucket for `endpoint`, creating it if there is room;
   // nullptr when the table is full of non-idle buckets (fail closed).
-  FailureBucket* Bucket(const Endpoint& endpoint, int64_t now_ms);
-  bool HasFailureTokens(const Endpoint& endpoint, int64_t now_ms);
-  bool TakeFailureToken(const Endpoint& endpoint, int64_t now_ms);
+  FailureBucket* Bucket(const Tuple& tuple, int64_t now_ms);
+  bool HasFailureTokens(const Tuple& tuple, int64_t now_ms);
+  bool TakeFailureToken(const Tuple& tuple, int64_t now_ms);
 
   IceResult Drop(IceDropReason reason);
   IceResult Error(std::span<const uint8_t, 12> tid, uint16_t code, bool authenticated,
@@ -145,9 +151,9 @@ class IceLiteServer {
   Listener* listener_ = nullptr;
   // Allocated by this (bounded by options_).
   std::string remote_ufrag_;
-  std::vector<Tuple> tuples_;
+  std::vector<ValidTuple> tuples_;
   std::vector<FailureBucket> buckets_;
-  std::optional<Endpoint> selected_;
+  std::optional<Tuple> selected_;
   bool selected_nominated_ = false;
   Stats stats_;
 };

@@ -76,7 +76,7 @@ Endpoint Ep(const char* ip, uint16_t port) { return *Endpoint::Parse(ip, port); 
 
 class RecordingListener : public IceLiteServer::Listener {
  public:
-  void OnSelectedTupleChanged(const Endpoint& endpoint) override { changes.push_back(endpoint); }
+  void OnSelectedTupleChanged(const Tuple& tuple) override { changes.push_back(tuple.endpoint); }
   std::vector<Endpoint> changes;
 };
 
