@@ -217,6 +217,7 @@ int RunDaemon(const DaemonFlags& flags) {
   signal_options.max_message_burst = config.signal.max_message_burst;
   signal_options.max_connections_per_ip = static_cast<size_t>(config.signal.max_connections_per_ip);
   signal_options.max_users_per_room = static_cast<size_t>(config.signal.max_users_per_room);
+  signal_options.usersig_clock_skew_s = config.usersig.clock_skew_s;
   signal::SignalServer signalling(signal_options, *store, rooms, clock,
                                   [&server](std::function<void()> fn) {
                                     // Worker events: the server exists before any transport.
@@ -228,6 +229,9 @@ int RunDaemon(const DaemonFlags& flags) {
   if (config.media.udp_port_base + static_cast<int64_t>(worker_count) - 1 > 65535) {
     return Fail("configuration error: media.udp_port_base + media.workers exceeds 65535");
   }
+  if (config.media.tcp_port_base + static_cast<int64_t>(worker_count) - 1 > 65535) {
+    return Fail("configuration error: media.tcp_port_base + media.workers exceeds 65535");
+  }
   std::vector<std::unique_ptr<sfu::Worker>> workers;
   std::vector<sfu::Worker*> worker_ptrs;
   for (size_t i = 0; i < worker_count; ++i) {
@@ -235,6 +239,9 @@ int RunDaemon(const DaemonFlags& flags) {
     wo.index = i;
     wo.listen_ip = config.media.listen_ip;
     wo.port = static_cast<uint16_t>(config.media.udp_port_base + static_cast<int64_t>(i));
+    const int64_t tcp_base =
+        config.media.tcp_port_base > 0 ? config.media.tcp_port_base : config.media.udp_port_base;
+    wo.tcp_port = static_cast<uint16_t>(tcp_base + static_cast<int64_t>(i));
     auto w = sfu::Worker::Start(wo, &signalling);
     if (!w.ok()) {
       return Fail("cannot start media worker " + std::to_string(i) + ": " + w.status().ToString());
@@ -248,6 +255,24 @@ int RunDaemon(const DaemonFlags& flags) {
   Router::Extras extras;
   extras.static_files = &static_files;
   if (config.demo.enabled) extras.demo_usersig = MakeDemoUserSigHandler(*store);
+  extras.refresh_metrics = [&metrics, &worker_ptrs, &signalling, &rooms] {
+    for (const sfu::Worker* w : worker_ptrs) {
+      const ops::Labels labels = {{"worker", std::to_string(w->index())}};
+      const sfu::WorkerCounters& c = w->counters();
+      metrics.Set("aegis_media_rtp_received_total", labels,
+                  static_cast<double>(c.rtp_in.load(std::memory_order_relaxed)));
+      metrics.Set("aegis_media_rtp_sent_total", labels,
+                  static_cast<double>(c.rtp_out.load(std::memory_order_relaxed)));
+      metrics.Set("aegis_media_rtcp_received_total", labels,
+                  static_cast<double>(c.rtcp_in.load(std::memory_order_relaxed)));
+      metrics.Set("aegis_media_dropped_total", labels,
+                  static_cast<double>(c.dropped.load(std::memory_order_relaxed)));
+      metrics.Set("aegis_media_transports", labels,
+                  static_cast<double>(c.transports.load(std::memory_order_relaxed)));
+    }
+    metrics.Set("aegis_signal_sessions", {}, static_cast<double>(signalling.session_count()));
+    metrics.Set("aegis_rooms", {}, static_cast<double>(rooms.room_count()));
+  };
   Router router(*store, metrics, *api, std::move(extras));
 
   net::HttpsServerOptions options;

@@ -48,6 +48,17 @@ void DescribeDaemonMetrics(ops::Metrics& metrics) {
   metrics.Describe("aegis_build_info", "gauge", "Build information; always 1.");
   metrics.Describe("aegis_http_requests_total", "counter",
                    "HTTPS requests answered, by route and status code.");
+  metrics.Describe("aegis_media_rtp_received_total", "counter",
+                   "RTP datagrams received by each media worker (before SRTP checks).");
+  metrics.Describe("aegis_media_rtp_sent_total", "counter",
+                   "RTP packets forwarded to subscribers by each media worker.");
+  metrics.Describe("aegis_media_rtcp_received_total", "counter",
+                   "Authenticated RTCP compounds received by each media worker.");
+  metrics.Describe("aegis_media_dropped_total", "counter",
+                   "Datagrams a media worker dropped (unclassifiable, unknown tuple or SSRC).");
+  metrics.Describe("aegis_media_transports", "gauge", "Peer connections on each media worker.");
+  metrics.Describe("aegis_signal_sessions", "gauge", "Signalling sessions (connected or joined).");
+  metrics.Describe("aegis_rooms", "gauge", "Live rooms on this node.");
   metrics.Set("aegis_build_info", {{"version", AEGIS_VERSION}}, 1);
 }
 
@@ -102,6 +113,7 @@ net::HttpResponse Router::Route(const net::HttpRequest& request, const char** ro
     net::HttpResponse res;
     res.headers["content-type"] = "text/plain; version=0.0.4; charset=utf-8";
     res.headers["cache-control"] = "no-store";
+    if (extras_.refresh_metrics) extras_.refresh_metrics();
     res.body = metrics_.Render();
     return res;
   }

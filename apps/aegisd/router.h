@@ -26,6 +26,8 @@ class Router {
     const net::StaticFiles* static_files = nullptr;  // /sdk/, /demo/
     // GET /demo/usersig (demo mode only).
     std::function<net::HttpResponse(const net::HttpRequest&)> demo_usersig;
+    // Called before /metrics is rendered (copies media counters into gauges).
+    std::function<void()> refresh_metrics;
   };
 
   Router(store::ControlStore& store, ops::Metrics& metrics, ApiEndpoint& api, Extras extras);

@@ -182,6 +182,11 @@ const std::vector<Binding>& Bindings() {
           "media", "udp_port_base",
           "UDP port of media worker 0; worker i listens on udp_port_base + i.",
           [](Config& c) { return &c.media.udp_port_base; }, 1, 65535),
+      Int(
+          "media", "tcp_port_base",
+          "ICE-TCP (passive) port of media worker 0; worker i listens on tcp_port_base + i. "
+          "0: the same number as the worker's UDP port (udp_port_base + i).",
+          [](Config& c) { return &c.media.tcp_port_base; }, 0, 65535),
       Str("media", "announced_ip", "IP address announced in ICE candidates.",
           [](Config& c) { return &c.media.announced_ip; }),
       Str("media", "listen_ip",

@@ -55,6 +55,7 @@ struct Config {
   struct Media {
     int64_t workers = 0;  // 0: one per core
     int64_t udp_port_base = 50000;
+    int64_t tcp_port_base = 0;  // 0: same numbers as the UDP ports
     std::string announced_ip = "127.0.0.1";
     std::string listen_ip = "0.0.0.0";
   } media;

@@ -112,6 +112,7 @@ struct SignalServer::Session {
   std::vector<SubSection> sections;
   int64_t next_offer_id = 1;
   int64_t outstanding_offer = 0;
+  size_t offered_sections = 0;  // m-sections in the outstanding offer
   bool reoffer = false;
   uint64_t sub_version = 0;
   uint64_t pub_version = 0;
@@ -185,7 +186,7 @@ void SignalServer::OnOpen(const std::shared_ptr<net::WebSocketConnection>& conn,
   size_t& n = connections_per_ip_[conn->client_ip()];
   if (n >= options_.max_connections_per_ip) {
     LogWarn(kTag, "connection cap per address reached", {{"ip", MaskIp(conn->client_ip())}});
-    conn->Close(net::kWsClosePolicyViolation, "too many connections from this address");
+    CloseConn(*conn, net::kWsClosePolicyViolation, "too many connections from this address");
     // OnClose still follows and balances the count.
   }
   ++n;
@@ -202,6 +203,7 @@ void SignalServer::OnOpen(const std::shared_ptr<net::WebSocketConnection>& conn,
 }
 
 void SignalServer::OnClose(const std::shared_ptr<net::WebSocketConnection>& conn) {
+  closing_.erase(conn->id());
   if (auto it = connections_per_ip_.find(conn->client_ip()); it != connections_per_ip_.end()) {
     if (--it->second == 0) connections_per_ip_.erase(it);
   }
@@ -231,7 +233,14 @@ void SignalServer::DestroySession(uint64_t session_id) {
 }
 
 void SignalServer::CloseConnection(Session& s, uint16_t code, const std::string& reason) {
-  if (s.conn) s.conn->Close(code, reason);
+  if (s.conn) CloseConn(*s.conn, code, reason);
+}
+
+void SignalServer::CloseConn(net::WebSocketConnection& conn, uint16_t code,
+                             const std::string& reason) {
+  // Frames already in flight from a socket we are closing are ignored.
+  closing_.insert(conn.id());
+  conn.Close(code, reason);
 }
 
 void SignalServer::Reply(Session& s, const std::string& text) {
@@ -247,14 +256,15 @@ void SignalServer::OnTick() {
     switch (s->state) {
       case Session::State::kConnected:
         if (now - s->opened_ms > options_.unauthenticated_timeout_ms && s->conn) {
-          s->conn->Close(net::kWsClosePolicyViolation, "not joined in time");
+          CloseConn(*s->conn, net::kWsClosePolicyViolation, "not joined in time");
         }
         break;
       case Session::State::kJoined:
       case Session::State::kDetached:
         if (now - s->last_seen_ms > options_.session_timeout_ms) {
           timeouts.emplace_back(id, "timeout");
-        } else if (s->usersig_expire_s != 0 && now_s > s->usersig_expire_s) {
+        } else if (s->usersig_expire_s != 0 &&
+                   now_s > s->usersig_expire_s + options_.usersig_clock_skew_s) {
           expired.push_back(id);
         }
         break;
@@ -267,7 +277,7 @@ void SignalServer::OnTick() {
     LogInfo(kTag, "session timed out", {{"user", MaskUserId(s.user_id)}});
     Leave(s, reason, true);
     if (s.conn) {
-      s.conn->Close(net::kWsClosePolicyViolation, "heartbeat timeout");
+      CloseConn(*s.conn, net::kWsClosePolicyViolation, "heartbeat timeout");
     } else {
       DestroySession(id);
     }
@@ -279,6 +289,7 @@ void SignalServer::OnTick() {
 
 void SignalServer::OnText(const std::shared_ptr<net::WebSocketConnection>& conn,
                           std::string_view text) {
+  if (closing_.contains(conn->id())) return;
   Session* s = SessionOf(conn->id());
   if (s == nullptr) return;
   const int64_t now = clock_.NowUnixMillis();
@@ -289,7 +300,7 @@ void SignalServer::OnText(const std::shared_ptr<net::WebSocketConnection>& conn,
   s->refill_ms = now;
   if (s->tokens < 1) {
     Reply(*s, EncodeError(std::nullopt, Err(kRateLimited, "Too many messages; closing.")));
-    conn->Close(net::kWsClosePolicyViolation, "message rate exceeded");
+    CloseConn(*conn, net::kWsClosePolicyViolation, "message rate exceeded");
     return;
   }
   s->tokens -= 1;
@@ -354,6 +365,8 @@ void SignalServer::Dispatch(Session& s, std::string_view text) {
     CloseConnection(s, net::kWsCloseNormal, "left");
   } else if (std::holds_alternative<JoinRequest>(msg)) {
     UpdateSubscriptions(s);
+  } else if (std::holds_alternative<SubscribeRequest>(msg) && s.reoffer) {
+    SendSubscribeOffer(s);
   }
 }
 
@@ -404,6 +417,7 @@ Status SignalServer::HandleJoin(Session& s, const JoinRequest& m) {
   check.sdkappid = m.sdk_app_id;
   check.user_id = m.user_id;
   check.now = now_s;
+  check.clock_skew_s = options_.usersig_clock_skew_s;
   for (const store::AppKeyMaterial& k : *keys) check.keys.push_back(k.key);
   auto info = auth::VerifyUserSig(m.user_sig, check);
   if (!info.ok()) {
@@ -439,6 +453,9 @@ Status SignalServer::HandleJoin(Session& s, const JoinRequest& m) {
   if (auto dup = by_user_.find({m.sdk_app_id, m.user_id}); dup != by_user_.end()) {
     Kick(dup->second, "kicked_duplicate_login", true);
     room_it = rooms_.find(key);  // the kick may have emptied (destroyed) the room
+    if (pmk && room_it == rooms_.end() && (privileges & auth::kPrivCreateRoom) == 0) {
+      return Err(kPermissionDenied, "The PrivateMapKey does not allow creating this room.");
+    }
   }
   if (room_it != rooms_.end() && room_it->second->members.size() >= options_.max_users_per_room) {
     return Err(kRoomFull, "The room is full.");
@@ -515,7 +532,11 @@ Status SignalServer::HandleResume(Session& s, const ResumeRequest& m) {
   if (old_it == sessions_.end()) return Err(kResumeFailed, "No session to resume; join again.");
   Session& old = *old_it->second;
   std::shared_ptr<net::WebSocketConnection> conn = s.conn;
-  if (old.conn) old.conn->Close(net::kWsClosePolicyViolation, "resumed elsewhere");
+  if (old.conn) {
+    // Frames the displaced socket already sent must not act on the session.
+    by_conn_.erase(old.conn->id());
+    CloseConn(*old.conn, net::kWsClosePolicyViolation, "resumed elsewhere");
+  }
   // The request's own (unjoined) session goes away; its connection moves.
   by_conn_[conn->id()] = old.id;
   sessions_.erase(s.id);  // `s` is dangling from here
@@ -527,7 +548,7 @@ Status SignalServer::HandleResume(Session& s, const ResumeRequest& m) {
   Reply(old, EncodeOk(m.id, RoomStateJson(old)));
   LogInfo(kTag, "session resumed", {{"user", MaskUserId(old.user_id)}});
   // An offer sent while the socket was down may be lost: offer again.
-  if (old.outstanding_offer != 0) {
+  if (old.outstanding_offer != 0 || old.reoffer) {
     old.outstanding_offer = 0;
     SendSubscribeOffer(old);
   }
@@ -575,6 +596,18 @@ rtc::LocalCapabilities SignalServer::Local(const Session& s, const rtc::IceCrede
   c.port = w.port();
   c.type = "host";
   local.candidates.push_back(c);
+  if (w.tcp_port() != 0) {
+    // RFC 6544 §4.2: a passive TCP host candidate, ranked below UDP so it is
+    // only used when UDP fails (libwebrtc's value for host TCP: type preference
+    // 90 instead of 126, local preference 32542, component 1).
+    rtc::IceCandidate t = c;
+    t.foundation = "tcp" + std::to_string(w.index());
+    t.transport = "tcp";
+    t.priority = 1518280447;  // 2^24 * 90 + 2^8 * 32542 + 255
+    t.port = w.tcp_port();
+    t.tcp_type = "passive";
+    local.candidates.push_back(t);
+  }
   local.accept_data = false;  // room messages come with the media-quality work
   return local;
 }
@@ -879,6 +912,7 @@ void SignalServer::SendSubscribeOffer(Session& s) {
   event.offer_id = s.next_offer_id++;
   event.sdp = std::move(*text);
   s.outstanding_offer = event.offer_id;
+  s.offered_sections = s.sections.size();
   Reply(s, EncodeEvent(event));
 }
 
@@ -888,7 +922,7 @@ Status SignalServer::HandleSubscribe(Session& s, const SubscribeRequest& m) {
   }
   auto answer = rtc::ParseSdp(m.sdp);
   if (!answer.ok()) return answer.status();
-  if (answer->media.size() != s.sections.size()) {
+  if (answer->media.size() != s.offered_sections) {
     return Err(kSdpUnsupported, "The answer must have one m-section per offered m-section.");
   }
   for (const rtc::MediaSection& a : answer->media) {
@@ -902,8 +936,7 @@ Status SignalServer::HandleSubscribe(Session& s, const SubscribeRequest& m) {
   AEGIS_RETURN_IF_ERROR(RemoteTransportParams(*answer, &ufrag, &fp));
   WorkerOf(s).SetRemoteParameters(s.sub_transport, ufrag, fp.algorithm, fp.value);
   s.sub_remote_set = true;
-  s.outstanding_offer = 0;
-  if (s.reoffer) SendSubscribeOffer(s);
+  s.outstanding_offer = 0;  // a pending re-offer follows the ok reply (Dispatch)
   return Status::Ok();
 }
 
@@ -974,7 +1007,7 @@ void SignalServer::Kick(uint64_t session_id, std::string_view reason, bool in_re
   Reply(s, EncodeEvent(KickedEvent{kr}));
   Leave(s, reason, in_registry);
   if (s.conn) {
-    s.conn->Close(net::kWsCloseNormal, std::string(reason));
+    CloseConn(*s.conn, net::kWsCloseNormal, std::string(reason));
   } else {
     DestroySession(session_id);
   }

@@ -39,6 +39,7 @@ struct SignalServerOptions {
   double max_message_burst = 60;        // beyond this the connection is closed (flood)
   size_t max_connections_per_ip = 32;
   size_t max_users_per_room = 50;
+  int64_t usersig_clock_skew_s = 300;  // as usersig.clock_skew_s
 };
 
 class SignalServer final : public net::WebSocketHandler, public sfu::Worker::Listener {
@@ -100,6 +101,7 @@ class SignalServer final : public net::WebSocketHandler, public sfu::Worker::Lis
   void Leave(Session& s, std::string_view reason, bool in_registry);
   void Kick(uint64_t session_id, std::string_view reason, bool in_registry);
   void CloseConnection(Session& s, uint16_t code, const std::string& reason);
+  void CloseConn(net::WebSocketConnection& conn, uint16_t code, const std::string& reason);
   void DestroySession(uint64_t session_id);
   store::AppStore* AppStoreFor(uint32_t sdkappid);
   sfu::Worker& WorkerOf(const Session& s);
@@ -122,6 +124,7 @@ class SignalServer final : public net::WebSocketHandler, public sfu::Worker::Lis
   std::map<std::string, size_t> connections_per_ip_;
   std::map<uint32_t, std::unique_ptr<store::AppStore>> app_stores_;
   std::set<std::string> used_comm_ids_;
+  std::set<uint64_t> closing_;  // connections we closed; their late frames are ignored
   uint64_t next_session_id_ = 1;
   uint64_t next_media_id_ = 1;   // transports, producers, consumers
   std::shared_ptr<bool> alive_;  // guards closures posted by workers

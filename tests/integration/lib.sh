@@ -52,7 +52,11 @@ aegis_start() {
   AEGIS_OUT=$AEGIS_TMP/out.$AEGIS_RUN
   AEGIS_ERR=$AEGIS_TMP/err.$AEGIS_RUN
   # env execs aegisd in place, so $! is aegisd's own pid.
-  env "$@" "$AEGISD" --data-dir "$data_dir" --listen "${AEGIS_LISTEN:-127.0.0.1:0}" \
+  # Media ports: one worker on a random base, so parallel ctest runs of
+  # several aegisd never collide on UDP/TCP 50000 (the default). The caller's
+  # own AEGIS_MEDIA_* settings (later in the env list) win.
+  env AEGIS_MEDIA_WORKERS=1 AEGIS_MEDIA_UDP_PORT_BASE=$((20000 + RANDOM % 20000)) "$@" \
+    "$AEGISD" --data-dir "$data_dir" --listen "${AEGIS_LISTEN:-127.0.0.1:0}" \
     >"$AEGIS_OUT" 2>"$AEGIS_ERR" &
   AEGIS_PID=$!
 }
