@@ -1,13 +1,9 @@
-// HTTPS/1.1 listener (Boost.Beast over OpenSSL, policy from tls_policy.h).
-// One io_context on one thread owned by the server; connections are served
-// asynchronously (no thread per connection). Each request is converted to an
-// HttpRequest and passed to the Handler on that io thread; the handler must
-// not block for long and its exceptions are turned into 500s. One path may be
-// a WebSocket endpoint (net/websocket.h) served on the same thread. Peers are
-// untrusted: body/header/message limits, timeouts and connection caps (in
-// total and per client address) apply, and no error raised by a peer escapes
-// the server. Start/Stop/Post/port may be called from any thread; Stop is
-// idempotent and must not be called from the io thread (i.e. from a handler).
+// HTTPS/1.1 listener (Boost.Beast over OpenSSL, policy from tls_policy.h) with
+// an optional WebSocket endpoint (net/websocket.h). One io_context on one thread
+// owned by the server serves every connection asynchronously; the Handler and
+// WebSocketHandler run there, must not block, and their exceptions are contained.
+// Peers are untrusted: size limits, timeouts and connection caps (in total and
+// per address) apply. Start/Stop/Post/port are thread-safe; Stop is idempotent.
 #pragma once
 
 #include <chrono>
@@ -91,7 +87,8 @@ class HttpsServer {
   // close (after what is already queued), lets requests in flight finish
   // (their responses carry "Connection: close") for up to `grace`, then
   // closes whatever remains and joins the io thread. OnClose has been called
-  // for every opened WebSocket when it returns. Blocks until done.
+  // for every opened WebSocket when it returns. Blocks until done; never call
+  // it from the io thread (a handler).
   void Stop(std::chrono::milliseconds grace);
 
   class Impl;

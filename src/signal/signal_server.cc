@@ -669,10 +669,12 @@ Status SignalServer::HandlePublish(Session& s, const PublishRequest& m, json* da
 
   // Tracks no longer listed are unpublished (a publish carries the full list).
   std::vector<std::string> gone;
-  for (const auto& [track_id, t] : s.tracks) {
+  for (const auto& entry : s.tracks) {
+    // (No structured binding: clang 14 cannot capture one in a lambda.)
+    const std::string& id = entry.first;
     const bool kept =
-        std::ranges::any_of(m.tracks, [&](const TrackInfo& n) { return n.track_id == track_id; });
-    if (!kept) gone.push_back(track_id);
+        std::ranges::any_of(m.tracks, [&](const TrackInfo& n) { return n.track_id == id; });
+    if (!kept) gone.push_back(id);
   }
   for (const std::string& id : gone) RemoveTrack(s, id, true);
 
