@@ -25,6 +25,13 @@ Bytes RandomBytes(size_t n) {
   return out;
 }
 
+uint32_t RandomNonZeroU32() {
+  std::array<uint8_t, 4> b{};
+  RandomBytes(b);
+  const uint32_t v = (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+  return v == 0 ? 1 : v;
+}
+
 std::string RandomAlnum(size_t n) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

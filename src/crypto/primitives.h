@@ -28,6 +28,8 @@ inline std::string_view AsString(std::span<const uint8_t> b) {
 // which is not recoverable.
 void RandomBytes(std::span<uint8_t> out);
 Bytes RandomBytes(size_t n);
+// Uniform random 32-bit value, never 0 (RTP/RTCP SSRCs, sequence and timestamp bases).
+uint32_t RandomNonZeroU32();
 // Uniform random string over [A-Za-z0-9].
 std::string RandomAlnum(size_t n);
 // RFC 4122 version 4 UUID, lowercase.

@@ -38,13 +38,6 @@ int64_t NowMs() {
       .count();
 }
 
-uint32_t RandomU32() {
-  std::array<uint8_t, 4> b{};
-  crypto::RandomBytes(b);
-  const uint32_t v = (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
-  return v == 0 ? 1 : v;
-}
-
 // "serverUfrag:clientUfrag" → serverUfrag (RFC 8445 §7.2.2).
 std::string_view LocalUfragOf(std::string_view username) {
   const size_t colon = username.find(':');
@@ -158,7 +151,7 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
     }
     TransportEntry entry;
     entry.transport = std::move(t).value();
-    entry.rtcp_ssrc = RandomU32();
+    entry.rtcp_ssrc = crypto::RandomNonZeroU32();
     by_ufrag_[ufrag] = id;
     transports_.emplace(id, std::move(entry));
     owner_.counters_.transports.store(transports_.size(), std::memory_order_relaxed);
@@ -243,8 +236,8 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
     c->params = params;
     c->producer = pit->second.get();
     c->transport = e->transport.get();
-    c->next_seq = static_cast<uint16_t>(RandomU32());
-    c->last_ts = RandomU32();
+    c->next_seq = static_cast<uint16_t>(crypto::RandomNonZeroU32());
+    c->last_ts = crypto::RandomNonZeroU32();
     e->consumers_by_ssrc[params.ssrc] = c.get();
     pit->second->consumers.push_back(c.get());
     if (pit->second->params.kind == MediaKind::kVideo) {

@@ -45,13 +45,6 @@ std::string CodecKey(const rtc::RtpCodec& c) {
          std::to_string(c.channels) + "/" + c.fmtp;
 }
 
-uint32_t RandomSsrc() {
-  std::array<uint8_t, 4> b{};
-  crypto::RandomBytes(b);
-  const uint32_t v = (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
-  return v == 0 ? 1 : v;
-}
-
 sfu::MediaKind ToMediaKind(TrackKind k) {
   return k == TrackKind::kAudio ? sfu::MediaKind::kAudio : sfu::MediaKind::kVideo;
 }
@@ -835,7 +828,7 @@ void SignalServer::UpdateSubscriptions(Session& s) {
     sec->source = w.track->info.source;
     sec->producer_id = w.track->producer_id;
     sec->consumer_id = next_media_id_++;
-    sec->ssrc = RandomSsrc();
+    sec->ssrc = crypto::RandomNonZeroU32();
     sec->active = true;
     sec->codecs.clear();
     sfu::ConsumerParams cp;
