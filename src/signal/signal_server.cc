@@ -129,7 +129,8 @@ class SignalServer::Kicker final : public api::RoomRegistry::UserListener {
                          api::RemoveReason reason) override {
     if (!*alive_) return;
     server_->Kick(session_id_,
-                  reason == api::RemoveReason::kRoomDismissed ? "room_dismissed" : "removed_by_api",
+                  reason == api::RemoveReason::kRoomDismissed ? KickReason::kRoomDismissed
+                                                              : KickReason::kRemovedByApi,
                   /*in_registry=*/false);
   }
 
@@ -275,7 +276,7 @@ void SignalServer::OnTick() {
       DestroySession(id);
     }
   }
-  for (uint64_t id : expired) Kick(id, "usersig_expired", true);
+  for (uint64_t id : expired) Kick(id, KickReason::kUserSigExpired, true);
 }
 
 // ---- requests ----
@@ -444,7 +445,7 @@ Status SignalServer::HandleJoin(Session& s, const JoinRequest& m) {
   }
   // A second login of the same user of the same application wins.
   if (auto dup = by_user_.find({m.sdk_app_id, m.user_id}); dup != by_user_.end()) {
-    Kick(dup->second, "kicked_duplicate_login", true);
+    Kick(dup->second, KickReason::kKickedDuplicateLogin, true);
     room_it = rooms_.find(key);  // the kick may have emptied (destroyed) the room
     if (pmk && room_it == rooms_.end() && (privileges & auth::kPrivCreateRoom) == 0) {
       return Err(kPermissionDenied, "The PrivateMapKey does not allow creating this room.");
@@ -989,15 +990,12 @@ void SignalServer::Leave(Session& s, std::string_view reason, bool in_registry) 
   UpdateRoomSubscriptions(room, nullptr);
 }
 
-void SignalServer::Kick(uint64_t session_id, std::string_view reason, bool in_registry) {
+void SignalServer::Kick(uint64_t session_id, KickReason kr, bool in_registry) {
   auto it = sessions_.find(session_id);
   if (it == sessions_.end()) return;
   Session& s = *it->second;
   if (s.state == Session::State::kConnected) return;
-  KickReason kr = KickReason::kRemovedByApi;
-  if (reason == "room_dismissed") kr = KickReason::kRoomDismissed;
-  if (reason == "kicked_duplicate_login") kr = KickReason::kKickedDuplicateLogin;
-  if (reason == "usersig_expired") kr = KickReason::kUserSigExpired;
+  const std::string_view reason = ToString(kr);  // also the store's leave reason
   if (kr == KickReason::kRoomDismissed) Reply(s, EncodeEvent(RoomDismissedEvent{}));
   Reply(s, EncodeEvent(KickedEvent{kr}));
   Leave(s, reason, in_registry);

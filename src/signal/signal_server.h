@@ -99,7 +99,7 @@ class SignalServer final : public net::WebSocketHandler, public sfu::Worker::Lis
   void SendSubscribeOffer(Session& s);
   // Ends a joined session: tracks, transports, room membership, store.
   void Leave(Session& s, std::string_view reason, bool in_registry);
-  void Kick(uint64_t session_id, std::string_view reason, bool in_registry);
+  void Kick(uint64_t session_id, KickReason reason, bool in_registry);
   void CloseConnection(Session& s, uint16_t code, const std::string& reason);
   void CloseConn(net::WebSocketConnection& conn, uint16_t code, const std::string& reason);
   void DestroySession(uint64_t session_id);
