@@ -14,6 +14,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -102,6 +103,9 @@ class WebRtcTransport final : public rtc::IceLiteServer::Listener,
                   Listener* listener);
 
   void SetState(TransportState state, const std::string& reason);
+  // Shared body of SendRtp/SendRtcp: build into a send slot, then Commit.
+  template <typename Build>
+  void Send(Build&& build, bool rtcp);
   void Commit(std::span<uint8_t> slot, size_t len, bool rtcp);
   void SendTo(std::span<const uint8_t> packet, const rtc::Tuple& to);
 
@@ -135,18 +139,20 @@ class WebRtcTransport final : public rtc::IceLiteServer::Listener,
 
 template <typename Build>
 void WebRtcTransport::SendRtp(Build&& build) {
-  if (state_ != TransportState::kConnected || !selected_ || !srtp_out_) return;
-  std::span<uint8_t> slot = socket_->AcquireSendSlot();
-  const size_t len = build(slot.first(slot.size() - rtc::SrtpSession::kMaxRtcpOverhead));
-  Commit(slot, len, /*rtcp=*/false);
+  Send(std::forward<Build>(build), /*rtcp=*/false);
 }
 
 template <typename Build>
 void WebRtcTransport::SendRtcp(Build&& build) {
+  Send(std::forward<Build>(build), /*rtcp=*/true);
+}
+
+template <typename Build>
+void WebRtcTransport::Send(Build&& build, bool rtcp) {
   if (state_ != TransportState::kConnected || !selected_ || !srtp_out_) return;
   std::span<uint8_t> slot = socket_->AcquireSendSlot();
   const size_t len = build(slot.first(slot.size() - rtc::SrtpSession::kMaxRtcpOverhead));
-  Commit(slot, len, /*rtcp=*/true);
+  Commit(slot, len, rtcp);
 }
 
 }  // namespace aegis::sfu
