@@ -11,7 +11,8 @@ FUZZ_SECONDS ?= 30
 # Debian packages needed to build and run aegisd.
 BUILD_PKGS := g++ cmake ninja-build pkg-config ccache make git openssl curl sqlite3 \
   libssl-dev libsqlite3-dev zlib1g-dev libboost-dev nlohmann-json3-dev \
-  libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev libsrtp2-dev
+  libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev libsrtp2-dev \
+  libusrsctp-dev
 # Extra packages the test suites need (fuzzing with clang/libFuzzer, node for interop tests,
 # chromium for the browser end-to-end test).
 TEST_PKGS := clang libclang-rt-14-dev libfuzzer-14-dev iproute2 procps chromium
