@@ -218,6 +218,7 @@ int RunDaemon(const DaemonFlags& flags) {
   signal_options.max_connections_per_ip = static_cast<size_t>(config.signal.max_connections_per_ip);
   signal_options.max_users_per_room = static_cast<size_t>(config.signal.max_users_per_room);
   signal_options.usersig_clock_skew_s = config.usersig.clock_skew_s;
+  signal_options.show_audience = config.room.show_audience;
   signal::SignalServer signalling(signal_options, *store, rooms, clock,
                                   [&server](std::function<void()> fn) {
                                     // Worker events: the server exists before any transport.

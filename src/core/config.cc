@@ -215,6 +215,11 @@ const std::vector<Binding>& Bindings() {
       Int(
           "signal", "max_users_per_room", "Users allowed in one room at once.",
           [](Config& c) { return &c.signal.max_users_per_room; }, 2, 100000),
+      Bool("room", "show_audience",
+           "Audience members appear in other users' user lists and user-joined / user-left "
+           "events like anchors. false (the live-streaming default): they are hidden and only "
+           "their number is shared (audience-count event, audienceCount in the join reply).",
+           [](Config& c) { return &c.room.show_audience; }),
       Str("web", "root",
           "Directory holding the built web files: /sdk/ is served from <root>/sdk and /demo/ "
           "from <root>/demo (relative paths are relative to the working directory).",

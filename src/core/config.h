@@ -67,6 +67,9 @@ struct Config {
     int64_t max_connections_per_ip = 32;
     int64_t max_users_per_room = 50;
   } signal;
+  struct Room {
+    bool show_audience = false;  // audience in user lists / joined-left events
+  } room;
   struct Web {
     std::string root = "web/dist";
   } web;

@@ -1,5 +1,6 @@
 #include "sfu/worker.h"
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -7,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
@@ -15,10 +17,14 @@
 #include "rtc/byte_io.h"
 #include "rtc/demux.h"
 #include "rtc/rtp/rtcp_feedback.h"
+#include "rtc/rtp/rtcp_nack.h"
 #include "rtc/rtp/rtcp_packet.h"
 #include "rtc/rtp/rtcp_report.h"
 #include "rtc/stun/stun_message.h"
+#include "sfu/nack_generator.h"
+#include "sfu/packet_history.h"
 #include "sfu/tcp_server.h"
+#include "sfu/twcc_recorder.h"
 
 namespace aegis::sfu {
 namespace {
@@ -31,6 +37,15 @@ constexpr auto kTick = std::chrono::milliseconds(20);
 // leaves the rate to the sender; 300 ms keeps a new subscriber fast).
 constexpr int64_t kPliIntervalMs = 300;
 constexpr int64_t kReceiverReportIntervalMs = 1000;
+// At most this many repairs per received NACK packet, so a forged NACK
+// listing thousands of sequence numbers cannot turn into a send flood.
+constexpr size_t kMaxRepairsPerNack = 64;
+// Sequence numbers per NACK sent to a publisher per tick.
+constexpr size_t kMaxNackSeqsPerTick = 64;
+// Transport-cc feedback to publishers (libwebrtc receivers send every 50-250 ms).
+constexpr int64_t kTwccFeedbackIntervalMs = 100;
+
+constexpr int16_t SeqDiff(uint16_t a, uint16_t b) { return static_cast<int16_t>(a - b); }
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -62,6 +77,13 @@ struct Producer {
   uint32_t last_sr_ntp_middle = 0;
   int64_t last_sr_ms = 0;
   int64_t last_pli_ms = -1'000'000;
+  // Loss recovery (video): history answers subscribers' NACKs; the
+  // generator asks the publisher for what we did not receive.
+  std::unique_ptr<PacketHistory> history;
+  NackGenerator nack;
+  // Audio level accumulation over one level interval.
+  uint32_t level_sum = 0;
+  uint32_t level_count = 0;
 };
 
 struct Consumer {
@@ -73,6 +95,8 @@ struct Consumer {
   uint16_t seq_offset = 0;
   uint32_t ts_offset = 0;
   uint16_t next_seq = 0;
+  uint16_t epoch_seq = 0;  // first sequence number sent with the current offsets
+  uint16_t rtx_next_seq = 0;
   uint32_t last_ts = 0;
   int64_t last_sent_ms = 0;
   uint32_t packets = 0;
@@ -86,7 +110,15 @@ struct TransportEntry {
   std::vector<Producer*> producers;
   std::unordered_map<uint32_t, Consumer*> consumers_by_ssrc;
   std::vector<rtc::Tuple> tuples;
+  uint8_t twcc_extension_id = 0;  // 0: no transport-cc from this peer
+  TwccRecorder twcc;
 };
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace
 
@@ -195,6 +227,10 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
     auto p = std::make_unique<Producer>();
     p->params = std::move(params);
     p->transport = e->transport.get();
+    if (p->params.kind == MediaKind::kVideo) p->history = std::make_unique<PacketHistory>();
+    if (p->params.transport_cc_extension_id != 0) {
+      e->twcc_extension_id = p->params.transport_cc_extension_id;
+    }
     if (p->params.ssrc != 0) e->producers_by_ssrc[p->params.ssrc] = p.get();
     if (p->params.rtx_ssrc != 0) e->producers_by_ssrc[p->params.rtx_ssrc] = p.get();
     e->producers.push_back(p.get());
@@ -237,6 +273,7 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
     c->producer = pit->second.get();
     c->transport = e->transport.get();
     c->next_seq = static_cast<uint16_t>(crypto::RandomNonZeroU32());
+    c->rtx_next_seq = static_cast<uint16_t>(crypto::RandomNonZeroU32());
     c->last_ts = crypto::RandomNonZeroU32();
     e->consumers_by_ssrc[params.ssrc] = c.get();
     pit->second->consumers.push_back(c.get());
@@ -306,6 +343,12 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
   void OnTransportRtp(WebRtcTransport& t, rtc::RtpPacket& packet, int64_t now_ms) override {
     TransportEntry* e = Find(t.id());
     if (e == nullptr) return;
+    if (e->twcc_extension_id != 0) {
+      // Every packet counts for the publisher's estimate, probes included.
+      if (auto tseq = packet.GetTransportSequenceNumber(e->twcc_extension_id)) {
+        e->twcc.OnPacket(*tseq, NowUs());
+      }
+    }
     Producer* p = nullptr;
     if (auto it = e->producers_by_ssrc.find(packet.ssrc()); it != e->producers_by_ssrc.end()) {
       p = it->second;
@@ -316,8 +359,35 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
         return;
       }
     }
-    if (packet.ssrc() != p->params.ssrc) return;  // RTX: answered with the quality issue
-    UpdateReceiveStats(*p, packet.sequence_number());
+    if (packet.ssrc() != p->params.ssrc) {
+      // RFC 4588 repair (or padding probe) on the RTX SSRC: restore the
+      // original packet and carry on as if it had arrived in time.
+      const uint8_t apt = RtxApt(*p, packet.payload_type());
+      if (apt == ConsumerParams::kNoPayloadType || packet.payload().size() <= 2 ||
+          !packet.RtxDecode(apt, p->params.ssrc).ok()) {
+        return;
+      }
+      owner_.counters_.rtx_in.fetch_add(1, std::memory_order_relaxed);
+    }
+    const uint16_t seq = packet.sequence_number();
+    UpdateReceiveStats(*p, seq);
+    if (p->params.nack && p->nack.OnPacket(seq, now_ms) == NackGenerator::Arrival::kReset) {
+      RequestKeyFrame(*p, now_ms, /*force=*/false);  // too much lost to repair
+    }
+    if (p->history) {
+      const auto stored = p->history->Store(packet.data(), seq, now_ms);
+      if (stored == PacketHistory::StoreResult::kDuplicate) {
+        owner_.counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+    }
+    if (p->params.kind == MediaKind::kAudio && p->params.audio_level_extension_id != 0) {
+      const auto level = packet.GetExtension(p->params.audio_level_extension_id);
+      if (level && !level->empty()) {
+        p->level_sum += (*level)[0] & 0x7F;  // -dBov, RFC 6464 §3
+        ++p->level_count;
+      }
+    }
     if (p->params.paused || packet.payload().empty()) return;  // muted, or padding only
     for (Consumer* c : p->consumers) Forward(*c, packet, now_ms);
   }
@@ -344,9 +414,12 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
             OnKeyFrameRequest(*e, fir->entry(i).ssrc, now_ms);
           }
         }
+      } else if (v.Is(rtc::RtcpType::kRtpfb) &&
+                 v.count == static_cast<uint8_t>(rtc::RtpfbFormat::kNack)) {
+        auto nack = rtc::GenericNack::Parse(v);
+        if (nack.ok()) OnNack(*e, *nack, now_ms);
       }
-      // Receiver reports, NACK, REMB and transport-cc end here (the
-      // media-quality work answers NACKs and estimates bandwidth).
+      // Receiver reports, REMB and transport-cc end here.
     }
   }
 
@@ -363,8 +436,7 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
       if (p->params.mid_extension_id == 0) continue;
       const auto mid = packet.GetMid(p->params.mid_extension_id);
       if (!mid || *mid != p->params.mid) continue;
-      const bool is_rtx = std::ranges::find(p->params.rtx_payload_types, packet.payload_type()) !=
-                          p->params.rtx_payload_types.end();
+      const bool is_rtx = RtxApt(*p, packet.payload_type()) != ConsumerParams::kNoPayloadType;
       uint32_t& slot = is_rtx ? p->params.rtx_ssrc : p->params.ssrc;
       if (slot != 0) e.producers_by_ssrc.erase(slot);
       slot = packet.ssrc();
@@ -372,6 +444,8 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
       if (!is_rtx) {
         for (Consumer* c : p->consumers) c->synced = false;  // a new source: continue seamlessly
         p->seen = false;
+        p->nack.Reset();
+        if (p->history) p->history->Clear();  // its sequence numbers start anew
       }
       return p;
     }
@@ -411,26 +485,131 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
                     : 0;
       c.seq_offset = static_cast<uint16_t>(c.next_seq - packet.sequence_number());
       c.ts_offset = c.last_ts + gap_ts - packet.timestamp();
+      c.epoch_seq = c.next_seq;
       c.synced = true;
       c.started = true;
     }
     const auto out_seq = static_cast<uint16_t>(packet.sequence_number() + c.seq_offset);
     const uint32_t out_ts = packet.timestamp() + c.ts_offset;
     const std::span<const uint8_t> payload = packet.payload();
-    c.transport->SendRtp([&](std::span<uint8_t> out) -> size_t {
-      rtc::ByteWriter w(out);
-      const bool ok = w.WriteU8(0x80) &&
-                      w.WriteU8(static_cast<uint8_t>((packet.marker() ? 0x80 : 0) | out_pt)) &&
-                      w.WriteU16(out_seq) && w.WriteU32(out_ts) && w.WriteU32(c.params.ssrc) &&
-                      w.WriteBytes(payload);
-      return ok ? w.size() : 0;
-    });
+    SendRtpTo(c, packet.marker(), out_pt, out_seq, out_ts, c.params.ssrc, std::nullopt, payload);
     if (static_cast<int16_t>(out_seq - c.next_seq) >= 0) c.next_seq = out_seq + 1;
     if (static_cast<int32_t>(out_ts - c.last_ts) > 0 || c.packets == 0) c.last_ts = out_ts;
     c.last_sent_ms = now_ms;
     ++c.packets;
     c.octets += static_cast<uint32_t>(payload.size());
     owner_.counters_.rtp_out.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // Writes a fresh 12-byte header (RFC 3550 §5.1) and the payload, with the
+  // RTX original sequence number first when `osn` is set (RFC 4588 §4).
+  static void SendRtpTo(Consumer& c, bool marker, uint8_t pt, uint16_t seq, uint32_t ts,
+                        uint32_t ssrc, std::optional<uint16_t> osn,
+                        std::span<const uint8_t> payload) {
+    c.transport->SendRtp([&](std::span<uint8_t> out) -> size_t {
+      rtc::ByteWriter w(out);
+      bool ok = w.WriteU8(0x80) && w.WriteU8(static_cast<uint8_t>((marker ? 0x80 : 0) | pt)) &&
+                w.WriteU16(seq) && w.WriteU32(ts) && w.WriteU32(ssrc);
+      if (ok && osn) ok = w.WriteU16(*osn);
+      ok = ok && w.WriteBytes(payload);
+      return ok ? w.size() : 0;
+    });
+  }
+
+  static uint8_t RtxApt(const Producer& p, uint8_t payload_type) {
+    for (const ProducerParams::RtxCodec& r : p.params.rtx_codecs) {
+      if (r.payload_type == payload_type) return r.apt;
+    }
+    return ConsumerParams::kNoPayloadType;
+  }
+
+  // A subscriber's generic NACK (RFC 4585 §6.2.1) in its own sequence
+  // space: answered from the producer's history, over RTX when negotiated.
+  void OnNack(TransportEntry& e, const rtc::GenericNack& nack, int64_t now_ms) {
+    auto it = e.consumers_by_ssrc.find(nack.media_ssrc());
+    if (it == e.consumers_by_ssrc.end()) return;
+    Consumer& c = *it->second;
+    Producer& p = *c.producer;
+    if (!p.history || !c.synced || c.transport->state() != TransportState::kConnected) return;
+    size_t budget = kMaxRepairsPerNack;
+    nack.ForEachLost([&](uint16_t out_seq) {
+      owner_.counters_.nack_in.fetch_add(1, std::memory_order_relaxed);
+      // Only what was sent with the current offsets maps back to the source.
+      if (budget == 0 || SeqDiff(out_seq, c.epoch_seq) < 0 || SeqDiff(out_seq, c.next_seq) >= 0) {
+        return;
+      }
+      const auto source_seq = static_cast<uint16_t>(out_seq - c.seq_offset);
+      auto stored = rtc::RtpPacket::Parse(p.history->Get(source_seq, now_ms));
+      if (!stored.ok() || stored->sequence_number() != source_seq) return;
+      const uint8_t pt = stored->payload_type();
+      const uint8_t out_pt = c.params.payload_map[pt];
+      if (out_pt == ConsumerParams::kNoPayloadType) return;
+      --budget;
+      const uint32_t out_ts = stored->timestamp() + c.ts_offset;
+      const uint8_t rtx_pt = c.params.rtx_payload_map[out_pt];
+      if (c.params.rtx_ssrc != 0 && rtx_pt != ConsumerParams::kNoPayloadType) {
+        SendRtpTo(c, stored->marker(), rtx_pt, c.rtx_next_seq++, out_ts, c.params.rtx_ssrc, out_seq,
+                  stored->payload());
+      } else {
+        SendRtpTo(c, stored->marker(), out_pt, out_seq, out_ts, c.params.ssrc, std::nullopt,
+                  stored->payload());
+      }
+      owner_.counters_.retransmitted.fetch_add(1, std::memory_order_relaxed);
+    });
+  }
+
+  // Asks each publisher for the packets its NackGenerator says are due.
+  void SendPublisherNacks(int64_t now_ms) {
+    std::array<uint16_t, kMaxNackSeqsPerTick> lost{};
+    for (auto& [id, p] : producers_) {
+      if (!p->params.nack || p->nack.missing() == 0 || p->params.ssrc == 0) continue;
+      if (p->transport->state() != TransportState::kConnected) continue;
+      const size_t n = p->nack.CollectDue(now_ms, lost);
+      if (n == 0) continue;
+      TransportEntry* e = Find(p->params.transport_id);
+      if (e == nullptr) continue;
+      const uint32_t sender = e->rtcp_ssrc;
+      const uint32_t media = p->params.ssrc;
+      p->transport->SendRtcp([&](std::span<uint8_t> buf) -> size_t {
+        rtc::ByteWriter w(buf);
+        return rtc::WriteGenericNack(w, sender, media, std::span(lost.data(), n)).ok() ? w.size()
+                                                                                       : 0;
+      });
+      owner_.counters_.nack_out.fetch_add(n, std::memory_order_relaxed);
+    }
+  }
+
+  // Transport-cc feedback for what each publishing transport received.
+  void SendTransportFeedback() {
+    for (auto& [id, e] : transports_) {
+      if (!e.twcc.pending() || e.producers.empty()) continue;
+      if (e.transport->state() != TransportState::kConnected) continue;
+      WebRtcTransport& transport = *e.transport;
+      e.twcc.Flush(e.rtcp_ssrc, e.producers.front()->params.ssrc,
+                   [&transport](const rtc::TransportCcFeedbackBuilder& b) {
+                     transport.SendRtcp([&b](std::span<uint8_t> buf) -> size_t {
+                       rtc::ByteWriter w(buf);
+                       return b.Write(w).ok() ? w.size() : 0;
+                     });
+                   });
+    }
+  }
+
+  // Every kAudioLevelIntervalMs: the producers above the silence threshold.
+  void ReportAudioLevels() {
+    levels_.clear();
+    for (auto& [id, p] : producers_) {
+      if (p->level_count == 0) continue;
+      const uint32_t dbov = p->level_sum / p->level_count;
+      p->level_sum = 0;
+      p->level_count = 0;
+      if (p->params.paused) continue;
+      const auto volume = static_cast<uint8_t>((127 - std::min<uint32_t>(dbov, 127)) * 100 / 127);
+      if (volume >= Worker::kSilenceVolume) levels_.push_back(AudioLevel{id, volume});
+    }
+    if (!levels_.empty() && listener_ != nullptr) {
+      listener_->OnAudioLevels(owner_.index(), levels_);
+    }
   }
 
   void OnSenderReport(TransportEntry& e, const rtc::SenderInfo& info, int64_t now_ms) {
@@ -596,6 +775,15 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
       last_rr_ms_ = now;
       SendReceiverReports(now);
     }
+    SendPublisherNacks(now);
+    if (now - last_twcc_ms_ >= kTwccFeedbackIntervalMs) {
+      last_twcc_ms_ = now;
+      SendTransportFeedback();
+    }
+    if (now - last_level_ms_ >= Worker::kAudioLevelIntervalMs) {
+      last_level_ms_ = now;
+      ReportAudioLevels();
+    }
     socket_->Flush();
   }
 
@@ -615,6 +803,9 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
   std::unordered_map<uint64_t, std::unique_ptr<Producer>> producers_;
   std::unordered_map<uint64_t, std::unique_ptr<Consumer>> consumers_;
   int64_t last_rr_ms_ = 0;
+  int64_t last_level_ms_ = 0;
+  int64_t last_twcc_ms_ = 0;
+  std::vector<AudioLevel> levels_;  // reused every level interval
 };
 
 Result<std::unique_ptr<Worker>> Worker::Start(const WorkerOptions& options, Listener* listener) {

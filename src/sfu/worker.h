@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,7 +50,20 @@ struct ProducerParams {
   uint32_t ssrc = 0;             // 0: learn from the first packet carrying `mid`
   uint32_t rtx_ssrc = 0;         // 0: none or learn
   uint8_t mid_extension_id = 0;  // 0: not negotiated
-  std::vector<uint8_t> rtx_payload_types;
+  // Transport-wide sequence number extension: the worker sends transport-cc
+  // feedback on the producer's transport; 0: not negotiated.
+  uint8_t transport_cc_extension_id = 0;
+  // RFC 6464 client-to-mixer audio level (audio only); 0: not negotiated.
+  uint8_t audio_level_extension_id = 0;
+  // RFC 4588 RTX payload types and the payload type each repairs (apt).
+  struct RtxCodec {
+    uint8_t payload_type = 0;
+    uint8_t apt = 0;
+  };
+  std::vector<RtxCodec> rtx_codecs;
+  // The publisher answers generic NACKs (a=rtcp-fb nack): the worker asks it
+  // for packets lost on the way in.
+  bool nack = false;
   bool paused = false;
 };
 
@@ -66,6 +80,22 @@ struct ConsumerParams {
     m.fill(kNoPayloadType);  // unmapped payload types are dropped, never sent as PT 0
     return m;
   }();
+  // RTX towards the subscriber (RFC 4588): its SSRC (0: none negotiated,
+  // repairs resend the original packet) and, per subscriber media payload
+  // type, the RTX payload type whose apt is that type.
+  uint32_t rtx_ssrc = 0;
+  std::array<uint8_t, 128> rtx_payload_map = [] {
+    std::array<uint8_t, 128> m{};
+    m.fill(kNoPayloadType);
+    return m;
+  }();
+};
+
+// One audio producer's loudness over the last level interval, from the RFC
+// 6464 extension: 0 (silence) … 100 (0 dBov), linear in dB.
+struct AudioLevel {
+  uint64_t producer_id = 0;
+  uint8_t volume = 0;
 };
 
 struct WorkerCounters {
@@ -74,6 +104,12 @@ struct WorkerCounters {
   std::atomic<uint64_t> rtcp_in{0};
   std::atomic<uint64_t> dropped{0};
   std::atomic<uint64_t> transports{0};
+  // Loss recovery (docs/MEDIA.md).
+  std::atomic<uint64_t> nack_in{0};        // sequence numbers NACKed by subscribers
+  std::atomic<uint64_t> retransmitted{0};  // answered from the packet history
+  std::atomic<uint64_t> nack_out{0};       // sequence numbers NACKed to publishers
+  std::atomic<uint64_t> rtx_in{0};         // repairs received from publishers
+  std::atomic<uint64_t> duplicates{0};     // packets seen twice, forwarded once
 };
 
 class Worker {
@@ -84,7 +120,16 @@ class Worker {
     // Worker thread. `reason` is for logs.
     virtual void OnTransportStateChanged(size_t worker, uint64_t transport_id, TransportState state,
                                          const std::string& reason) = 0;
+    // Worker thread, every kAudioLevelIntervalMs while any audio producer is
+    // above kSilenceVolume; `levels` lists only those producers.
+    virtual void OnAudioLevels(size_t worker, std::span<const AudioLevel> levels) {
+      (void)worker;
+      (void)levels;
+    }
   };
+
+  static constexpr int64_t kAudioLevelIntervalMs = 300;
+  static constexpr uint8_t kSilenceVolume = 25;  // below: not reported
 
   // Generates the DTLS certificate, binds the port and starts the thread.
   // Errors: dtls_certificate, net_bind, net_bad_address.

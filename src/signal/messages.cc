@@ -542,6 +542,16 @@ Result<ClientMessage> DecodeResume(const json& o, RequestId id) {
   return ClientMessage(std::move(m));
 }
 
+Result<ClientMessage> DecodeSwitchRole(const json& o, RequestId id) {
+  AEGIS_RETURN_IF_ERROR(CheckKeys(o, {"role"}));
+  SwitchRoleRequest m;
+  m.id = std::move(id);
+  std::optional<Role> role;
+  AEGIS_RETURN_IF_ERROR(GetEnum(o, "role", true, kRoles, &role));
+  m.role = *role;
+  return ClientMessage(std::move(m));
+}
+
 json IdJson(const RequestId& id) {
   if (const auto* n = std::get_if<int64_t>(&id)) {
     return *n;
@@ -624,6 +634,9 @@ Result<ClientMessage> DecodeClientMessage(std::string_view text,
   if (t == "resume") {
     return DecodeResume(o, std::move(id).value());
   }
+  if (t == "switch-role") {
+    return DecodeSwitchRole(o, std::move(id).value());
+  }
   if (t == "leave") {
     AEGIS_RETURN_IF_ERROR(CheckKeys(o, {}));
     return ClientMessage(LeaveRequest{std::move(id).value()});
@@ -651,6 +664,7 @@ std::string_view TypeOf(const ClientMessage& message) {
           [](const IceCandidateRequest&) { return std::string_view("ice-candidate"); },
           [](const HeartbeatRequest&) { return std::string_view("heartbeat"); },
           [](const ResumeRequest&) { return std::string_view("resume"); },
+          [](const SwitchRoleRequest&) { return std::string_view("switch-role"); },
       },
       message);
 }
@@ -708,6 +722,7 @@ std::string EncodeClientMessage(const ClientMessage& message) {
                  },
                  [&](const HeartbeatRequest&) {},
                  [&](const ResumeRequest& m) { j["sessionToken"] = m.session_token; },
+                 [&](const SwitchRoleRequest& m) { j["role"] = ToString(m.role); },
              },
              message);
   return Dump(j);
@@ -771,6 +786,13 @@ std::string EncodeEvent(const ServerEvent& event) {
                         {"sdp", e.sdp},
                         {"tracks", std::move(tracks)}};
           },
+          [](const UserRoleChangedEvent& e) {
+            return json{
+                {"type", "user-role-changed"}, {"userId", e.user_id}, {"role", ToString(e.role)}};
+          },
+          [](const AudienceCountEvent& e) {
+            return json{{"type", "audience-count"}, {"count", e.count}};
+          },
       },
       event);
   return Dump(j);
@@ -816,6 +838,8 @@ std::string_view ToString(LeaveReason reason) {
       return "timeout";
     case LeaveReason::kKicked:
       return "kicked";
+    case LeaveReason::kRoleChanged:
+      return "role_changed";
   }
   return "left";
 }

@@ -137,9 +137,16 @@ struct ResumeRequest {
   bool operator==(const ResumeRequest&) const = default;
 };
 
-using ClientMessage =
-    std::variant<JoinRequest, LeaveRequest, PublishRequest, UnpublishRequest, SubscribeRequest,
-                 MuteRequest, IceCandidateRequest, HeartbeatRequest, ResumeRequest>;
+// Live role change (R6): `switch-role` to anchor (may publish) or audience.
+struct SwitchRoleRequest {
+  RequestId id;
+  Role role = Role::kAnchor;
+  bool operator==(const SwitchRoleRequest&) const = default;
+};
+
+using ClientMessage = std::variant<JoinRequest, LeaveRequest, PublishRequest, UnpublishRequest,
+                                   SubscribeRequest, MuteRequest, IceCandidateRequest,
+                                   HeartbeatRequest, ResumeRequest, SwitchRoleRequest>;
 
 // Decodes one client text frame. On failure, when `error_id` is non-null and
 // the message carried a valid `id`, it is stored there so the error reply can
@@ -152,12 +159,13 @@ Result<ClientMessage> DecodeClientMessage(std::string_view text,
 std::string EncodeClientMessage(const ClientMessage& message);
 
 const RequestId& IdOf(const ClientMessage& message);
-std::string_view TypeOf(const ClientMessage& message);  // "join", "leave", ...
+std::string_view TypeOf(const ClientMessage& message);  // "join", "leave", "switch-role", ...
 
 // ---- Server -> client ----
 
 enum class KickReason { kRemovedByApi, kRoomDismissed, kKickedDuplicateLogin, kUserSigExpired };
-enum class LeaveReason { kLeft, kTimeout, kKicked };
+// kRoleChanged: an anchor became audience in a room that hides its audience.
+enum class LeaveReason { kLeft, kTimeout, kKicked, kRoleChanged };
 
 struct UserJoinedEvent {
   std::string user_id;
@@ -185,6 +193,16 @@ struct KickedEvent {
   KickReason reason = KickReason::kRemovedByApi;
 };
 struct RoomDismissedEvent {};
+// A visible user changed role (only when the room shows its audience;
+// otherwise the change appears as user-joined / user-left).
+struct UserRoleChangedEvent {
+  std::string user_id;
+  Role role = Role::kAnchor;
+};
+// How many audience members the room has now (sent whenever it changes).
+struct AudienceCountEvent {
+  int64_t count = 0;
+};
 // The server (re)offers the subscribe peer connection; the client answers
 // with a `subscribe` request carrying the same offer id.
 struct SubscribeOfferTrack {
@@ -202,7 +220,8 @@ struct SubscribeOfferEvent {
 
 using ServerEvent =
     std::variant<UserJoinedEvent, UserLeftEvent, TrackPublishedEvent, TrackUnpublishedEvent,
-                 TrackMuteEvent, KickedEvent, RoomDismissedEvent, SubscribeOfferEvent>;
+                 TrackMuteEvent, KickedEvent, RoomDismissedEvent, SubscribeOfferEvent,
+                 UserRoleChangedEvent, AudienceCountEvent>;
 
 // {"type":"ok","id":<id>,"data":<data>} (data omitted when null).
 std::string EncodeOk(const RequestId& id, const nlohmann::json& data = nullptr);

@@ -28,6 +28,7 @@ constexpr const char* kStaleOffer = "stale_offer";
 constexpr const char* kSdpUnsupported = "sdp_unsupported";
 constexpr const char* kResumeFailed = "resume_failed";
 constexpr const char* kPermissionDenied = "permission_denied";
+constexpr const char* kRoleAudienceCannotPublish = "role_audience_cannot_publish";
 constexpr const char* kAppUnavailable = "app_unavailable";
 constexpr const char* kInternal = "internal";
 
@@ -49,7 +50,36 @@ sfu::MediaKind ToMediaKind(TrackKind k) {
   return k == TrackKind::kAudio ? sfu::MediaKind::kAudio : sfu::MediaKind::kVideo;
 }
 
+// "apt=<pt>" of an RTX codec's fmtp (RFC 4588 §8.6); nullopt when absent.
+std::optional<uint8_t> RtxApt(const rtc::RtpCodec& c) {
+  constexpr std::string_view kApt = "apt=";
+  const size_t at = c.fmtp.find(kApt);
+  if (at == std::string::npos) return std::nullopt;
+  unsigned value = 0;
+  size_t i = at + kApt.size();
+  size_t digits = 0;
+  for (; i < c.fmtp.size() && digits < 4 && c.fmtp[i] >= '0' && c.fmtp[i] <= '9'; ++i, ++digits) {
+    value = value * 10 + static_cast<unsigned>(c.fmtp[i] - '0');
+  }
+  if (digits == 0 || value > 127) return std::nullopt;
+  return static_cast<uint8_t>(value);
+}
+
 std::string_view KindName(TrackKind k) { return k == TrackKind::kAudio ? "audio" : "video"; }
+
+// PrivateMapKey bits (auth/usersig.h) a track needs: a screen track (video or
+// its audio) the screen bits, other tracks the audio / video bits of its kind.
+uint32_t SendBit(TrackKind kind, TrackSource source) {
+  if (source == TrackSource::kScreen) return auth::kPrivSendScreen;
+  return kind == TrackKind::kAudio ? auth::kPrivSendAudio : auth::kPrivSendVideo;
+}
+uint32_t RecvBit(TrackKind kind, TrackSource source) {
+  if (source == TrackSource::kScreen) return auth::kPrivRecvScreen;
+  return kind == TrackKind::kAudio ? auth::kPrivRecvAudio : auth::kPrivRecvVideo;
+}
+// Becoming an anchor needs at least one of these.
+constexpr uint32_t kAnySendBit =
+    auth::kPrivSendAudio | auth::kPrivSendVideo | auth::kPrivSendScreen;
 
 }  // namespace
 
@@ -70,6 +100,7 @@ struct SubSection {
   uint64_t producer_id = 0;
   uint64_t consumer_id = 0;
   uint32_t ssrc = 0;
+  uint32_t rtx_ssrc = 0;  // 0: no RTX codec for this track
   bool active = true;
   std::vector<rtc::RtpCodec> codecs;  // subscriber payload types
 };
@@ -92,6 +123,10 @@ struct SignalServer::Session {
   std::string token;
   int64_t usersig_expire_s = 0;  // 0: never
   uint32_t privileges = auth::kPrivAll;
+  int64_t joined_ms = 0;
+  // Shared with the registry (its API holds listeners by shared_ptr); kept
+  // here to re-register the user under a new role.
+  std::shared_ptr<api::RoomRegistry::UserListener> kicker;
   Room* room = nullptr;
   std::string cname;
   // Publish peer connection.
@@ -345,6 +380,8 @@ void SignalServer::Dispatch(Session& s, std::string_view text) {
           status = HandleSubscribe(s, m);
         } else if constexpr (std::is_same_v<T, MuteRequest>) {
           status = HandleMute(s, m);
+        } else if constexpr (std::is_same_v<T, SwitchRoleRequest>) {
+          status = HandleSwitchRole(s, m.role);
         } else if constexpr (std::is_same_v<T, IceCandidateRequest>) {
           // ICE-lite: the client's connectivity checks tell us its candidates.
         }
@@ -370,7 +407,7 @@ json SignalServer::RoomStateJson(const Session& s) const {
     for (const auto& [user_id, sid] : s.room->members) {
       if (sid == s.id) continue;
       auto it = sessions_.find(sid);
-      if (it == sessions_.end()) continue;
+      if (it == sessions_.end() || !Visible(*it->second)) continue;
       const Session& other = *it->second;
       json tracks = json::array();
       for (const auto& [track_id, t] : other.tracks) {
@@ -387,7 +424,25 @@ json SignalServer::RoomStateJson(const Session& s) const {
               {"heartbeatIntervalMs", options_.heartbeat_interval_ms},
               {"sessionTimeoutMs", options_.session_timeout_ms},
               {"iceServers", json::array()},
-              {"users", std::move(users)}};
+              {"users", std::move(users)},
+              {"audienceCount", s.room != nullptr ? AudienceCount(*s.room) : 0}};
+}
+
+bool SignalServer::Visible(const Session& s) const {
+  return s.role == Role::kAnchor || options_.show_audience;
+}
+
+int64_t SignalServer::AudienceCount(const Room& room) const {
+  int64_t n = 0;
+  for (const auto& entry : room.members) {
+    auto it = sessions_.find(entry.second);
+    if (it != sessions_.end() && it->second->role == Role::kAudience) ++n;
+  }
+  return n;
+}
+
+void SignalServer::BroadcastAudienceCount(const Room& room, const Session* except) {
+  Broadcast(room, except, EncodeEvent(AudienceCountEvent{AudienceCount(room)}));
 }
 
 void SignalServer::Broadcast(const Room& room, const Session* except, const std::string& text) {
@@ -490,6 +545,8 @@ Status SignalServer::HandleJoin(Session& s, const JoinRequest& m) {
   s.role = m.role;
   s.room = &room;
   s.privileges = privileges;
+  s.joined_ms = now_ms;
+  s.kicker = std::make_shared<Kicker>(this, s.id, alive_);
   s.usersig_expire_s = info->expire > 0 ? info->time + info->expire : 0;
   s.token = crypto::RandomAlnum(32);
   s.cname = crypto::RandomAlnum(16);
@@ -498,7 +555,7 @@ Status SignalServer::HandleJoin(Session& s, const JoinRequest& m) {
   by_token_[s.token] = s.id;
   const Status reg =
       registry_.AddUser(key, api::RoomUser{m.user_id, std::string(ToString(m.role)), now_ms},
-                        room.comm_id, now_ms, std::make_shared<Kicker>(this, s.id, alive_));
+                        room.comm_id, now_ms, s.kicker);
   if (!reg.ok()) LogWarn(kTag, "registry refused user", {{"error", reg.ToString()}});
   if (app_store != nullptr) {
     store::UserSession us;
@@ -513,7 +570,46 @@ Status SignalServer::HandleJoin(Session& s, const JoinRequest& m) {
     if (!st.ok()) LogWarn(kTag, "session not recorded", {{"error", st.ToString()}});
   }
   LogInfo(kTag, "user joined", {{"room", key.ToString()}, {"user", MaskUserId(m.user_id)}});
-  Broadcast(room, &s, EncodeEvent(UserJoinedEvent{m.user_id, m.role}));
+  if (Visible(s)) Broadcast(room, &s, EncodeEvent(UserJoinedEvent{m.user_id, m.role}));
+  if (m.role == Role::kAudience) BroadcastAudienceCount(room, &s);  // the joiner has it in `ok`
+  return Status::Ok();
+}
+
+Status SignalServer::HandleSwitchRole(Session& s, Role role) {
+  if (s.role == role) return Status::Ok();
+  Room& room = *s.room;
+  if (role == Role::kAnchor && (s.privileges & kAnySendBit) == 0) {
+    return Err(kPermissionDenied, "The PrivateMapKey does not allow sending media (anchor role).");
+  }
+  const bool was_visible = Visible(s);
+  if (role == Role::kAudience) {
+    // The audience does not publish: everything this user sends stops now,
+    // announced (track-unpublished) while the user is still visible.
+    std::vector<std::string> tracks;
+    for (const auto& entry : s.tracks) tracks.push_back(entry.first);
+    for (const std::string& id : tracks) RemoveTrack(s, id, true);
+    if (!tracks.empty()) UpdateRoomSubscriptions(room, &s);
+  }
+  s.role = role;
+  const bool visible = Visible(s);
+  if (was_visible && visible) {
+    Broadcast(room, &s, EncodeEvent(UserRoleChangedEvent{s.user_id, role}));
+  } else if (visible) {
+    Broadcast(room, &s, EncodeEvent(UserJoinedEvent{s.user_id, role}));
+  } else {
+    Broadcast(room, &s, EncodeEvent(UserLeftEvent{s.user_id, LeaveReason::kRoleChanged}));
+  }
+  BroadcastAudienceCount(room, nullptr);
+  // The registry (REST DescribeRoom*/RemoveUser) follows the role; the
+  // store's session history keeps the role the user joined with.
+  const Status reg = registry_.AddUser(
+      s.room_key, api::RoomUser{s.user_id, std::string(ToString(role)), s.joined_ms}, room.comm_id,
+      clock_.NowUnixMillis(), s.kicker);
+  if (!reg.ok()) LogWarn(kTag, "registry refused role change", {{"error", reg.ToString()}});
+  LogInfo(kTag, "role switched",
+          {{"room", s.room_key.ToString()},
+           {"user", MaskUserId(s.user_id)},
+           {"role", std::string(ToString(role))}});
   return Status::Ok();
 }
 
@@ -608,14 +704,24 @@ rtc::LocalCapabilities SignalServer::Local(const Session& s, const rtc::IceCrede
 
 Status SignalServer::HandlePublish(Session& s, const PublishRequest& m, json* data) {
   if (s.role == Role::kAudience) {
-    return Err(kPermissionDenied, "Audience members cannot publish; switch to anchor first.");
+    return Err(kRoleAudienceCannotPublish,
+               "Audience members cannot publish; switch to the anchor role first.");
   }
-  for (const TrackInfo& t : m.tracks) {
-    const uint32_t need = t.source == TrackSource::kScreen ? auth::kPrivSendScreen
-                          : t.kind == TrackKind::kAudio    ? auth::kPrivSendAudio
-                                                           : auth::kPrivSendVideo;
-    if ((s.privileges & need) == 0) {
-      return Err(kPermissionDenied, "The PrivateMapKey does not allow sending this track.");
+  for (size_t i = 0; i < m.tracks.size(); ++i) {
+    const TrackInfo& t = m.tracks[i];
+    if ((s.privileges & SendBit(t.kind, t.source)) == 0) {
+      return Err(kPermissionDenied, "The PrivateMapKey does not allow sending track `" +
+                                        t.track_id + "` (" + std::string(ToString(t.source)) +
+                                        ").");
+    }
+    // One camera video, one screen video, one microphone (and one screen audio).
+    for (size_t j = 0; j < i; ++j) {
+      if (m.tracks[j].kind == t.kind && m.tracks[j].source == t.source) {
+        return Status::Error(std::string(kErrInvalidField),
+                             "Field `tracks` has two " + std::string(ToString(t.kind)) +
+                                 " tracks from the " + std::string(ToString(t.source)) +
+                                 "; one of each is allowed.");
+      }
     }
   }
   auto offer = rtc::ParseSdp(m.sdp);
@@ -700,13 +806,17 @@ Status SignalServer::HandlePublish(Session& s, const PublishRequest& m, json* da
     p.paused = t.muted;
     for (const rtc::RtpCodec& c : a.codecs) {
       if (AsciiLower(c.encoding_name) == "rtx") {
-        p.rtx_payload_types.push_back(c.payload_type);
+        if (auto apt = RtxApt(c)) p.rtx_codecs.push_back({c.payload_type, *apt});
       } else {
         pt.codecs.push_back(c);
+        if (std::ranges::find(c.feedback, "nack") != c.feedback.end()) p.nack = true;
       }
     }
     for (const rtc::Extmap& e : a.extmaps) {
-      if (e.uri == rtc::kExtMid && e.id <= 255) p.mid_extension_id = static_cast<uint8_t>(e.id);
+      if (e.id > 255) continue;
+      if (e.uri == rtc::kExtMid) p.mid_extension_id = static_cast<uint8_t>(e.id);
+      if (e.uri == rtc::kExtAudioLevel) p.audio_level_extension_id = static_cast<uint8_t>(e.id);
+      if (e.uri == rtc::kExtTransportCc) p.transport_cc_extension_id = static_cast<uint8_t>(e.id);
     }
     // a=ssrc-group:FID media rtx, else the first a=ssrc (plain, non-simulcast
     // offers); simulcast layers are learnt from the MID/RID extensions.
@@ -780,8 +890,11 @@ void SignalServer::UpdateSubscriptions(Session& s) {
     if (sid == s.id) continue;
     auto it = sessions_.find(sid);
     if (it == sessions_.end()) continue;
-    for (const auto& [track_id, t] : it->second->tracks)
+    for (const auto& [track_id, t] : it->second->tracks) {
+      // PrivateMapKey receive rights: tracks this user may not receive are not offered.
+      if ((s.privileges & RecvBit(t.info.kind, t.info.source)) == 0) continue;
       want.push_back({it->second.get(), &track_id, &t});
+    }
   }
   bool changed = false;
   for (SubSection& sec : s.sections) {
@@ -838,27 +951,46 @@ void SignalServer::UpdateSubscriptions(Session& s) {
     cp.producer_id = sec->producer_id;
     cp.ssrc = sec->ssrc;
     cp.payload_map.fill(sfu::ConsumerParams::kNoPayloadType);
+    // One payload type per codec for the whole subscribe connection (BUNDLE).
+    auto payload_type_for = [&s](const std::string& key, bool opus) -> std::optional<uint8_t> {
+      if (auto pt = s.payload_types.find(key); pt != s.payload_types.end()) return pt->second;
+      uint8_t value = 0;
+      if (opus && !s.payload_types.contains("#opus")) {
+        value = kOpusPayloadType;
+        s.payload_types["#opus"] = value;
+      } else {
+        while (s.next_payload_type == kOpusPayloadType) ++s.next_payload_type;
+        if (s.next_payload_type > 127) return std::nullopt;  // out of dynamic payload types
+        value = s.next_payload_type++;
+      }
+      s.payload_types.emplace(key, value);
+      return value;
+    };
+    std::vector<rtc::RtpCodec> rtx_codecs;
     for (const rtc::RtpCodec& c : w.track->codecs) {
       const std::string key = CodecKey(c);
-      auto pt = s.payload_types.find(key);
-      if (pt == s.payload_types.end()) {
-        uint8_t value = 0;
-        if (AsciiLower(c.encoding_name) == "opus" && !s.payload_types.contains("#opus")) {
-          value = kOpusPayloadType;
-          s.payload_types["#opus"] = value;
-        } else {
-          while (s.next_payload_type == kOpusPayloadType) ++s.next_payload_type;
-          if (s.next_payload_type > 127) continue;  // out of dynamic payload types
-          value = s.next_payload_type++;
-        }
-        pt = s.payload_types.emplace(key, value).first;
-      }
+      const auto pt = payload_type_for(key, AsciiLower(c.encoding_name) == "opus");
+      if (!pt) continue;
       rtc::RtpCodec out = c;
-      out.payload_type = pt->second;
+      out.payload_type = *pt;
       out.feedback.clear();
-      if (sec->kind == TrackKind::kVideo) out.feedback = {"nack pli", "ccm fir"};
+      if (sec->kind == TrackKind::kVideo) out.feedback = {"nack", "nack pli", "ccm fir"};
       sec->codecs.push_back(std::move(out));
-      if (c.payload_type < 128) cp.payload_map[c.payload_type] = pt->second;
+      if (c.payload_type < 128) cp.payload_map[c.payload_type] = *pt;
+      if (sec->kind != TrackKind::kVideo) continue;
+      // Repairs of this codec go out as RTX (RFC 4588) on their own SSRC.
+      const auto rtx_pt = payload_type_for("rtx/" + key, false);
+      if (!rtx_pt) continue;
+      rtx_codecs.push_back(
+          rtc::RtpCodec{*rtx_pt, "rtx", 90000, 0, "apt=" + std::to_string(*pt), {}});
+      cp.rtx_payload_map[*pt] = *rtx_pt;
+    }
+    if (!rtx_codecs.empty()) {
+      sec->rtx_ssrc = crypto::RandomNonZeroU32();
+      cp.rtx_ssrc = sec->rtx_ssrc;
+      for (rtc::RtpCodec& r : rtx_codecs) sec->codecs.push_back(std::move(r));
+    } else {
+      sec->rtx_ssrc = 0;
     }
     worker.AddConsumer(cp);
     changed = true;
@@ -884,6 +1016,7 @@ void SignalServer::SendSubscribeOffer(Session& s) {
     t.kind = std::string(KindName(sec.kind));
     t.codecs = sec.codecs;
     t.ssrc = sec.ssrc;
+    if (sec.rtx_ssrc != 0) t.rtx_ssrc = sec.rtx_ssrc;
     auto pub = sessions_.find(sec.publisher);
     t.cname = pub != sessions_.end() && !pub->second->cname.empty() ? pub->second->cname : "aegis";
     t.stream_id = sec.user_id;
@@ -965,7 +1098,8 @@ void SignalServer::Leave(Session& s, std::string_view reason, bool in_registry) 
   const LeaveReason lr = reason == "left"      ? LeaveReason::kLeft
                          : reason == "timeout" ? LeaveReason::kTimeout
                                                : LeaveReason::kKicked;
-  Broadcast(room, &s, EncodeEvent(UserLeftEvent{s.user_id, lr}));
+  if (Visible(s)) Broadcast(room, &s, EncodeEvent(UserLeftEvent{s.user_id, lr}));
+  if (s.role == Role::kAudience && !room.members.empty()) BroadcastAudienceCount(room, &s);
   if (auto it = by_user_.find({s.sdkappid, s.user_id});
       it != by_user_.end() && it->second == s.id) {
     by_user_.erase(it);

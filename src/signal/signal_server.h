@@ -6,7 +6,9 @@
 // and the negotiation of the two peer connections per user: it answers publish
 // offers, keeps each subscriber's subscribe offer in step with the room, and
 // drives the media workers (transports, producers, consumers) by posting to
-// them. Everything runs on the HTTPS io thread (WebSocketHandler callbacks,
+// them. Live-streaming roles (R6): audience members cannot publish, may
+// switch role live, and are hidden from other users unless `show_audience`.
+// Everything runs on the HTTPS io thread (WebSocketHandler callbacks,
 // RoomRegistry listener calls from the REST API on that thread, and worker
 // events, which are re-posted there through `post`). Client input is untrusted.
 #pragma once
@@ -40,6 +42,10 @@ struct SignalServerOptions {
   size_t max_connections_per_ip = 32;
   size_t max_users_per_room = 50;
   int64_t usersig_clock_skew_s = 300;  // as usersig.clock_skew_s
+  // room.show_audience: audience members appear in user lists and
+  // user-joined/user-left events like anchors. Off (the live-streaming
+  // default): only their number is shared (`audience-count`).
+  bool show_audience = false;
 };
 
 class SignalServer final : public net::WebSocketHandler, public sfu::Worker::Listener {
@@ -90,6 +96,12 @@ class SignalServer final : public net::WebSocketHandler, public sfu::Worker::Lis
   Status HandleUnpublish(Session& s, const std::vector<std::string>& track_ids);
   Status HandleSubscribe(Session& s, const SubscribeRequest& m);
   Status HandleMute(Session& s, const MuteRequest& m);
+  Status HandleSwitchRole(Session& s, Role role);
+
+  // Whether other users are told about `s` (user lists, joined/left events).
+  bool Visible(const Session& s) const;
+  int64_t AudienceCount(const Room& room) const;
+  void BroadcastAudienceCount(const Room& room, const Session* except);
 
   nlohmann::json RoomStateJson(const Session& s) const;
   void Broadcast(const Room& room, const Session* except, const std::string& text);

@@ -23,6 +23,11 @@
 //                      finished sessions, and the room is no longer live
 //   g-duplicate-login  the same userId joins twice: the older page is kicked
 //                      with kicked_duplicate_login, the newer stays
+//   h-roles            an audience page is hidden from the anchor (counted
+//                      only), cannot publish (role_audience_cannot_publish),
+//                      switches to anchor, publishes, and the anchor decodes
+//                      its video; the anchor shares its screen and the other
+//                      page decodes a remote track with source 'screen'
 //
 // Run by run_e2e.sh, which provides: AEGIS_ADDR (host:port), AEGIS_SDKAPPID +
 // AEGIS_APP_KEY (demo application), AEGIS_SDKAPPID2 + AEGIS_APP_KEY2 (second
@@ -92,6 +97,7 @@ const BASE_ROOM = 100000 + crypto.randomInt(800000);
 const ROOM_SHARED = BASE_ROOM; // a-e (app1 and app2 both use this number)
 const ROOM_HISTORY = BASE_ROOM + 1; // f
 const ROOM_DUP = BASE_ROOM + 2; // g
+const ROOM_ROLES = BASE_ROOM + 3; // h
 
 // ---------------------------------------------------------------------------
 // Secrets never printed: keys, SecretKey, every UserSig minted.
@@ -245,7 +251,7 @@ class Peer {
   }
 
   // Opens the demo page; it joins on load (autojoin=1).
-  async open({ roomId, strRoomId, userSig, publish = true }) {
+  async open({ roomId, strRoomId, userSig, publish = true, role }) {
     this.context = await browser.newContext({ ignoreHTTPSErrors: true });
     this.page = await this.context.newPage();
     const page = this.page;
@@ -269,6 +275,9 @@ class Peer {
       q.set('roomId', String(roomId));
     }
     q.set('autojoin', '1');
+    if (role) {
+      q.set('role', role);
+    }
     if (!publish) {
       q.set('publish', '0');
     }
@@ -322,6 +331,13 @@ class Peer {
     } catch (e) {
       return [`(page log unavailable: ${e.message.split('\n')[0]})`];
     }
+  }
+
+  // Runs a demo page action (window.aegisDemo[name](...args)); resolves to
+  // null on success or the error code.
+  async demo(name, ...args) {
+    return withTimeout(this.page.evaluate(([n, a]) => window.aegisDemo[n](...a), [name, args]),
+      JOIN_MS, `${this.name}: aegisDemo.${name}()`);
   }
 
   async leave() {
@@ -701,6 +717,51 @@ async function main() {
     });
     await Promise.all([I1.close(), I2.close()]);
     return 'older session kicked, newer kept';
+  });
+
+  await scenario('h-roles', async (s) => {
+    // J (jill) publishes as anchor; K (kurt) joins as audience.
+    const [J, K] = await Promise.all([
+      s.open('J', APP1, 'jill', { roomId: ROOM_ROLES }),
+      s.open('K', APP1, 'kurt', { roomId: ROOM_ROLES, role: 'audience', publish: false }),
+    ]);
+    await waitJoined([J, K]);
+    // room.show_audience is off by default: J counts K but does not list it.
+    await waitFor('J counts one audience member and K lists J', JOIN_MS, async () => {
+      const [sj, sk] = await statsOf([J, K]);
+      assert.ok(!remote(sj, 'kurt'), `J lists the audience member kurt: ${brief(sj)}`);
+      return sj.audienceCount === 1 && remote(sk, 'jill') ? true :
+        `J: audienceCount=${sj.audienceCount}; K: ${brief(sk)}`;
+    });
+    const refused = await K.demo('publishCamera');
+    assert.equal(refused, 'role_audience_cannot_publish', 'audience publish: error code');
+    assert.equal(await K.demo('switchRole', 'anchor'), null, 'switchRole(anchor)');
+    assert.equal(await K.demo('publishCamera'), null, 'publish after switchRole(anchor)');
+    let camera = '';
+    await waitFor('J lists kurt (anchor now), counts no audience and decodes >= 30 frames of ' +
+      'its camera', MEDIA_MS, async () => {
+      const sj = await J.stats();
+      const r = remote(sj, 'kurt');
+      camera = r ? `${r.framesDecoded} frames` : 'not listed';
+      return r && r.role === 'anchor' && r.framesDecoded >= 30 && sj.audienceCount === 0 ? true :
+        `J: audienceCount=${sj.audienceCount} ${brief(sj)}`;
+    });
+    // Screen share: the SDK captures the screen (Chromium's fake capture) and
+    // publishes it as a second video track next to the camera.
+    assert.equal(await J.demo('shareScreen'), null, 'publishScreen()');
+    let screen = '';
+    await waitFor('K receives jill\'s screen as a separate track (source screen) and decodes ' +
+      '>= 30 frames of it', MEDIA_MS, async () => {
+      const sk = await K.stats();
+      const r = remote(sk, 'jill');
+      const track = r && r.tracks.find((t) => t.source === 'screen');
+      screen = r ? `${r.screenFramesDecoded} screen frames, ${r.framesDecoded} camera frames` : '';
+      return track && track.kind === 'video' && track.received && r.screenFramesDecoded >= 30 &&
+        r.framesDecoded > 0 ? true : `K: ${screen || brief(sk)}`;
+    });
+    await Promise.all([J.close(), K.close()]);
+    return `audience publish -> ${refused}; after switchRole: J<-kurt ${camera}; ` +
+      `K<-jill ${screen}`;
   });
 
   await browser.close();

@@ -11,6 +11,7 @@
 #include "rtc/byte_io.h"
 #include "rtc/demux.h"
 #include "rtc/rtp/rtcp_feedback.h"
+#include "rtc/rtp/rtcp_nack.h"
 #include "rtc/rtp/rtcp_packet.h"
 #include "rtc/rtp/rtp_packet.h"
 
@@ -349,6 +350,11 @@ void TestPeer::HandleRtcp(std::span<const uint8_t> data) {
       auto pli = rtc::Pli::Parse(v);
       ASSERT_TRUE(pli.ok()) << pli.status().ToString();
       pli_media_ssrcs.push_back(pli->media_ssrc());
+    } else if (v.Is(rtc::RtcpType::kRtpfb) &&
+               v.count == static_cast<uint8_t>(rtc::RtpfbFormat::kNack)) {
+      auto nack = rtc::GenericNack::Parse(v);
+      ASSERT_TRUE(nack.ok()) << nack.status().ToString();
+      nack->ForEachLost([&](uint16_t seq) { nacked.push_back({nack->media_ssrc(), seq}); });
     }
   }
   EXPECT_TRUE(it.status().ok()) << "the worker sent malformed RTCP: " << it.status().ToString();

@@ -141,6 +141,11 @@ class TestPeer final : public rtc::DtlsTransport::Listener {
   std::vector<StunResponse> stun_responses;
   std::vector<ReceivedRtp> rtp;
   std::vector<uint32_t> pli_media_ssrcs;
+  struct Nacked {
+    uint32_t media_ssrc = 0;
+    uint16_t seq = 0;
+  };
+  std::vector<Nacked> nacked;  // every sequence number of every generic NACK
   std::vector<rtc::SenderInfo> sender_reports;
   std::vector<ReceivedRr> receiver_reports;
   size_t dtls_datagrams = 0;     // DTLS records received (any state)

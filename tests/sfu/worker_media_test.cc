@@ -4,11 +4,15 @@
 // translation, receiver reports) and CloseTransport.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "rtc/byte_io.h"
+#include "rtc/rtp/rtcp_nack.h"
+#include "rtc/rtp/rtp_packet.h"
 #include "sfu/worker.h"
 #include "test_peer.h"
 #include "worker_test_util.h"
@@ -25,6 +29,10 @@ constexpr uint32_t kConsumerSsrc = 0x55667788;   // C
 constexpr uint32_t kSubscriberRtcpSsrc = 0x0BADCAFE;
 constexpr uint8_t kPublisherPt = 96;
 constexpr uint8_t kSubscriberPt = 100;
+constexpr uint32_t kPublisherRtxSsrc = 0x11223345;
+constexpr uint32_t kConsumerRtxSsrc = 0x55667789;
+constexpr uint8_t kPublisherRtxPt = 97;
+constexpr uint8_t kSubscriberRtxPt = 101;
 // Close to the wrap so every forwarding test crosses 65535 -> 0.
 constexpr uint16_t kFirstSeq = 65520;
 constexpr uint32_t kFirstTs = 0xFFFF0000;
@@ -50,6 +58,9 @@ class MediaTest : public WorkerTest {
     p.kind = MediaKind::kVideo;
     p.mid = "0";
     p.ssrc = kPublisherSsrc;
+    p.rtx_ssrc = kPublisherRtxSsrc;
+    p.rtx_codecs = {{kPublisherRtxPt, kPublisherPt}};
+    p.nack = true;
     worker_->AddProducer(p);
     worker_->AddConsumer(MakeConsumer());
     Sync();
@@ -67,6 +78,8 @@ class MediaTest : public WorkerTest {
     c.ssrc = kConsumerSsrc;
     c.payload_map.fill(ConsumerParams::kNoPayloadType);
     c.payload_map[kPublisherPt] = kSubscriberPt;
+    c.rtx_ssrc = kConsumerRtxSsrc;
+    c.rtx_payload_map[kSubscriberPt] = kSubscriberRtxPt;
     return c;
   }
 
@@ -186,7 +199,7 @@ TEST_F(MediaTest, PauseStopsForwardingAndResumeContinuesWithoutASequenceGap) {
 
 TEST_F(MediaTest, UnmappedPayloadTypeAndUnknownSsrcAreNotForwarded) {
   RtpSpec unmapped = NextPacket();
-  unmapped.payload_type = 97;
+  unmapped.payload_type = 98;
   pub_->SendRtp(unmapped);
   RtpSpec stranger = NextPacket();
   stranger.ssrc = 0x99999999;
@@ -435,6 +448,128 @@ TEST_F(MediaTest, ExtraValidatedTuplesDoNotUnmapTheSelectedOne) {
   // The check above does not bring the tuple back either.
   Publish(1);
   EXPECT_TRUE(SubscriberGot(3, Millis{1000})) << "the selected tuple stays unmapped";
+}
+
+// ---- Loss recovery (NACK / RTX, docs/MEDIA.md) ----
+
+// The subscriber's generic NACK towards the worker (RFC 4585 §6.2.1).
+void SendNack(TestPeer& peer, uint32_t media_ssrc, std::vector<uint16_t> lost) {
+  peer.SendRtcp([&](std::span<uint8_t> buf) -> size_t {
+    rtc::ByteWriter w(buf);
+    return rtc::WriteGenericNack(w, kSubscriberRtcpSsrc, media_ssrc, lost).ok() ? w.size() : 0;
+  });
+}
+
+std::vector<const ReceivedRtp*> RtxPackets(const TestPeer& peer) {
+  std::vector<const ReceivedRtp*> out;
+  for (const ReceivedRtp& r : peer.rtp) {
+    if (r.ssrc == kConsumerRtxSsrc) out.push_back(&r);
+  }
+  return out;
+}
+
+TEST_F(MediaTest, SubscriberNackIsAnsweredFromHistoryOverRtx) {
+  Publish(20);
+  ASSERT_TRUE(SubscriberGot(20));
+  const uint16_t base = sub_->rtp[0].sequence_number;
+  // The subscriber says it lost its packets 3 and 17 (its own sequence space).
+  SendNack(*sub_, kConsumerSsrc,
+           {static_cast<uint16_t>(base + 3), static_cast<uint16_t>(base + 17)});
+  ASSERT_TRUE(sub_->PumpUntil([&] { return RtxPackets(*sub_).size() >= 2; }))
+      << "no RTX repair arrived";
+  const auto rtx = RtxPackets(*sub_);
+  ASSERT_EQ(rtx.size(), 2u);
+  for (size_t k = 0; k < 2; ++k) {
+    SCOPED_TRACE(k);
+    const size_t i = k == 0 ? 3 : 17;
+    const ReceivedRtp& r = *rtx[k];
+    EXPECT_EQ(r.payload_type, kSubscriberRtxPt);
+    // RFC 4588 §4: the original sequence number, then the original payload.
+    auto osn = rtc::RtpPacket::RtxOriginalSequenceNumber(r.payload);
+    ASSERT_TRUE(osn.ok());
+    EXPECT_EQ(*osn, sub_->rtp[i].sequence_number);
+    EXPECT_EQ(std::vector<uint8_t>(r.payload.begin() + 2, r.payload.end()), sent_[i].payload);
+    EXPECT_EQ(r.timestamp, sub_->rtp[i].timestamp);
+    EXPECT_EQ(r.marker, sent_[i].marker);
+  }
+  // RTX has its own continuous sequence line.
+  EXPECT_EQ(static_cast<uint16_t>(rtx[1]->sequence_number - rtx[0]->sequence_number), 1);
+  EXPECT_EQ(worker_->counters().retransmitted.load(), 2u);
+  EXPECT_EQ(worker_->counters().nack_in.load(), 2u);
+}
+
+TEST_F(MediaTest, NackForPacketsNeverSentOrUnknownIsIgnored) {
+  Publish(5);
+  ASSERT_TRUE(SubscriberGot(5));
+  const uint16_t base = sub_->rtp[0].sequence_number;
+  // Not yet sent, long before the first packet, and an unknown media SSRC.
+  SendNack(*sub_, kConsumerSsrc,
+           {static_cast<uint16_t>(base + 5), static_cast<uint16_t>(base - 1)});
+  SendNack(*sub_, 0x12345678, {base});
+  Barrier(*sub_);
+  sub_->PumpFor(Millis{20});
+  EXPECT_TRUE(RtxPackets(*sub_).empty());
+  EXPECT_EQ(worker_->counters().retransmitted.load(), 0u);
+}
+
+TEST_F(MediaTest, AHugeNackIsCappedPerPacket) {
+  Publish(200);
+  ASSERT_TRUE(SubscriberGot(200));
+  std::vector<uint16_t> all;
+  for (size_t i = 0; i < 200; ++i) all.push_back(sub_->rtp[i].sequence_number);
+  SendNack(*sub_, kConsumerSsrc, all);
+  ASSERT_TRUE(sub_->PumpUntil([&] { return RtxPackets(*sub_).size() >= 64; }));
+  Barrier(*sub_);
+  sub_->PumpFor(Millis{20});
+  EXPECT_EQ(RtxPackets(*sub_).size(), 64u);  // kMaxRepairsPerNack
+}
+
+TEST_F(MediaTest, PublisherGapIsNackedAndTheRtxRepairForwardedOnce) {
+  Publish(3);  // 0 1 2
+  RtpSpec lost_a = NextPacket();
+  RtpSpec lost_b = NextPacket();
+  Publish(2);  // 5 6: a gap of two
+  ASSERT_TRUE(SubscriberGot(5));
+  ASSERT_TRUE(pub_->PumpUntil([&] {
+    size_t n = 0;
+    for (const auto& k : pub_->nacked) {
+      n += k.media_ssrc == kPublisherSsrc &&
+           (k.seq == lost_a.sequence_number || k.seq == lost_b.sequence_number);
+    }
+    return n >= 2;
+  })) << "the worker did not NACK the publisher's gap";
+
+  // The publisher repairs packet 3 over RTX (RFC 4588 §4).
+  RtpSpec rtx;
+  rtx.ssrc = kPublisherRtxSsrc;
+  rtx.payload_type = kPublisherRtxPt;
+  rtx.sequence_number = 7000;
+  rtx.timestamp = lost_a.timestamp;
+  rtx.marker = lost_a.marker;
+  rtx.payload.resize(2 + lost_a.payload.size());
+  rtx.payload[0] = static_cast<uint8_t>(lost_a.sequence_number >> 8);
+  rtx.payload[1] = static_cast<uint8_t>(lost_a.sequence_number & 0xFF);
+  std::copy(lost_a.payload.begin(), lost_a.payload.end(), rtx.payload.begin() + 2);
+  pub_->SendRtp(rtx);
+  ASSERT_TRUE(SubscriberGot(6));
+  const ReceivedRtp& repaired = sub_->rtp[5];
+  EXPECT_EQ(repaired.ssrc, kConsumerSsrc);
+  EXPECT_EQ(repaired.payload, lost_a.payload);
+  // It lands in the gap of the subscriber's sequence line.
+  EXPECT_EQ(repaired.sequence_number, static_cast<uint16_t>(sub_->rtp[0].sequence_number + 3));
+
+  // The original arriving after its repair is a duplicate (a second copy of
+  // packet 5 would already be an SRTP replay, dropped before this point).
+  pub_->SendRtp(lost_a);
+  Barrier(*pub_);
+  sub_->PumpFor(Millis{20});
+  EXPECT_EQ(sub_->rtp.size(), 6u);
+  EXPECT_EQ(worker_->counters().duplicates.load(), 1u);
+  EXPECT_EQ(worker_->counters().rtx_in.load(), 1u);
+  // Packet 4 is still missing: the worker keeps asking for it.
+  const size_t asked = pub_->nacked.size();
+  ASSERT_TRUE(pub_->PumpUntil([&] { return pub_->nacked.size() > asked; }));
+  EXPECT_EQ(pub_->nacked.back().seq, lost_b.sequence_number);
 }
 
 }  // namespace

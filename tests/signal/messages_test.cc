@@ -151,6 +151,13 @@ TEST(SignalDecode, Resume) {
   EXPECT_EQ(m.session_token, "abcdefghijklmnop_-123");
 }
 
+TEST(SignalDecode, SwitchRole) {
+  EXPECT_EQ(DecodeAs<SwitchRoleRequest>(R"({"type":"switch-role","id":1,"role":"audience"})").role,
+            Role::kAudience);
+  EXPECT_EQ(DecodeAs<SwitchRoleRequest>(R"({"type":"switch-role","id":2,"role":"anchor"})").role,
+            Role::kAnchor);
+}
+
 TEST(SignalDecode, ErrorIdIsReportedWhenValid) {
   std::optional<RequestId> id;
   auto r = DecodeClientMessage(R"({"type":"nope","id":42})", &id);
@@ -326,6 +333,13 @@ std::vector<BadCase> BadCases() {
       {"session token short", R"({"type":"resume","id":1,"sessionToken":"abc"})", "invalid_field"},
       {"session token bad char", R"({"type":"resume","id":1,"sessionToken":"abcdefghijklmnop+"})",
        "invalid_field"},
+      {"switch-role without role", R"({"type":"switch-role","id":1})", "missing_field"},
+      {"switch-role unknown role", R"({"type":"switch-role","id":1,"role":"host"})",
+       "invalid_field"},
+      {"switch-role role not string", R"({"type":"switch-role","id":1,"role":1})", "invalid_field"},
+      {"switch-role extra field", R"({"type":"switch-role","id":1,"role":"anchor","x":1})",
+       "bad_message"},
+      {"switch_role spelling", R"({"type":"switch_role","id":1,"role":"anchor"})", "unknown_type"},
   };
 }
 
@@ -420,6 +434,22 @@ TEST(SignalEncode, Events) {
       {RoomDismissedEvent{}, {{"type", "room-dismissed"}}},
       {SubscribeOfferEvent{4, kOffer},
        {{"type", "subscribe-offer"}, {"offerId", 4}, {"sdp", kOffer}, {"tracks", json::array()}}},
+      {SubscribeOfferEvent{
+           5, kOffer, {{"3", "bob", "screen", TrackKind::kVideo, TrackSource::kScreen}}},
+       {{"type", "subscribe-offer"},
+        {"offerId", 5},
+        {"sdp", kOffer},
+        {"tracks",
+         {{{"mid", "3"},
+           {"userId", "bob"},
+           {"trackId", "screen"},
+           {"kind", "video"},
+           {"source", "screen"}}}}}},
+      {UserLeftEvent{"bob", LeaveReason::kRoleChanged},
+       {{"type", "user-left"}, {"userId", "bob"}, {"reason", "role_changed"}}},
+      {UserRoleChangedEvent{"bob", Role::kAudience},
+       {{"type", "user-role-changed"}, {"userId", "bob"}, {"role", "audience"}}},
+      {AudienceCountEvent{7}, {{"type", "audience-count"}, {"count", 7}}},
   };
   for (const Case& c : cases) {
     std::string text = EncodeEvent(c.event);
@@ -446,6 +476,7 @@ TEST(SignalEncode, ClientMessagesRoundTrip) {
       R"({"type":"mute","id":6,"trackId":"a","muted":false})",
       R"({"type":"ice-candidate","id":7,"pc":"publish","candidate":"c","sdpMid":"0","sdpMLineIndex":1})",
       R"({"type":"resume","id":8,"sessionToken":"0123456789abcdef"})",
+      R"({"type":"switch-role","id":9,"role":"audience"})",
   };
   for (const std::string& in : inputs) {
     Result<ClientMessage> a = DecodeClientMessage(in);

@@ -157,7 +157,7 @@ class SignalServerTest : public ::testing::Test {
     ASSERT_NE(app2_.sdkappid, 0u);
     ASSERT_NE(app1_.sdkappid, app2_.sdkappid);
 
-    server_ = std::make_unique<SignalServer>(SignalServerOptions{}, *store_, registry_, clock_,
+    server_ = std::make_unique<SignalServer>(ServerOptions(), *store_, registry_, clock_,
                                              [this](std::function<void()> fn) {
                                                // Worker threads call this: queue only, the test
                                                // thread runs it.
@@ -178,6 +178,9 @@ class SignalServerTest : public ::testing::Test {
     }
     server_->SetWorkers(raw);
   }
+
+  // Overridden by fixtures that test a non-default configuration.
+  virtual SignalServerOptions ServerOptions() const { return SignalServerOptions{}; }
 
   void TearDown() override {
     for (auto& w : workers_) {
@@ -467,6 +470,29 @@ class SignalServerTest : public ::testing::Test {
     auto sessions = (*app_store)->ListSessions(q);
     EXPECT_TRUE(sessions.ok()) << sessions.status().ToString();
     return sessions.ok() ? sessions->first : std::vector<store::UserSession>{};
+  }
+
+  // Registry role of `user` ("" when absent).
+  std::string RegistryRole(const App& app, const std::string& user, uint32_t room = kRoom) const {
+    if (auto snap = registry_.FindNumeric(app.sdkappid, room)) {
+      for (const api::RoomUser& u : snap->users) {
+        if (u.user_id == user) {
+          return u.role;
+        }
+      }
+    }
+    return "";
+  }
+
+  json SwitchRole(const Conn& conn, const std::string& role) {
+    return Request(conn, json{{"type", "switch-role"}, {"role", role}});
+  }
+
+  // Mic on the fixture's audio transceiver, a screen share on its video one.
+  static json MicScreenTracks() {
+    return json::array(
+        {{{"trackId", "mic"}, {"kind", "audio"}, {"source", "microphone"}, {"mid", kAudioMid}},
+         {{"trackId", "screen"}, {"kind", "video"}, {"source", "screen"}, {"mid", kVideoMid}}});
   }
 
   std::vector<std::string> RegistryUsers(const App& app, uint32_t room = kRoom) const {
@@ -1202,7 +1228,7 @@ TEST_F(SignalServerTest, PublishRefusals) {
   alice->inbox.clear();
   const std::string sdp = ReadSdpFixture(kPublishFixture);
 
-  ExpectError(Publish(viewer, sdp, MicCamTracks()), "permission_denied");
+  ExpectError(Publish(viewer, sdp, MicCamTracks()), "role_audience_cannot_publish");
   ExpectError(Publish(alice, WithoutLines(sdp, "a=group:BUNDLE"), MicCamTracks()),
               "sdp_unsupported");
   // A track naming a transceiver the offer does not have.
@@ -1353,6 +1379,270 @@ TEST_F(SignalServerTest, EnterOnlyPrivateMapKeyCannotRecreateTheRoomByLoggingInA
   } else {
     ExpectError(again, "permission_denied");
   }
+}
+
+// ---- live-streaming roles (R6) and screen share ----
+
+std::vector<std::string> TypesOf(const FakeConnection& conn) {
+  std::vector<std::string> types;
+  for (const json& m : conn.inbox) {
+    types.push_back(MsgType(m));
+  }
+  return types;
+}
+
+TEST_F(SignalServerTest, AudienceIsHiddenByDefaultAndOnlyCounted) {
+  Conn alice = Joined(app1_, "alice");
+  Conn viewer = Connect();
+  json ok = Join(viewer, app1_, "viewer", kRoom, "audience");
+  ASSERT_EQ(MsgType(ok), "ok") << ok.dump();
+  EXPECT_EQ(ok["data"]["users"],
+            json::parse(R"([{"userId":"alice","role":"anchor","tracks":[]}])"));
+  EXPECT_EQ(ok["data"]["audienceCount"], 1);
+  // The anchor is not told about the viewer, only how many are watching.
+  EXPECT_EQ(TypesOf(*alice), std::vector<std::string>{"audience-count"});
+  EXPECT_EQ(TakeEvent(*alice, "audience-count"),
+            json::parse(R"({"type":"audience-count","count":1})"));
+  EXPECT_TRUE(viewer->inbox.empty()) << Dump(*viewer);
+
+  // A later anchor does not list the viewer either; the viewer sees it come.
+  Conn bob = Connect();
+  json bob_ok = Join(bob, app1_, "bob");
+  ASSERT_EQ(MsgType(bob_ok), "ok") << bob_ok.dump();
+  EXPECT_EQ(bob_ok["data"]["users"],
+            json::parse(R"([{"userId":"alice","role":"anchor","tracks":[]}])"));
+  EXPECT_EQ(bob_ok["data"]["audienceCount"], 1);
+  EXPECT_EQ(TakeEvent(*viewer, "user-joined"),
+            json::parse(R"({"type":"user-joined","userId":"bob","role":"anchor"})"));
+  // The REST registry lists everybody, with their role.
+  EXPECT_EQ(RegistryUsers(app1_), (std::vector<std::string>{"alice", "bob", "viewer"}));
+  EXPECT_EQ(RegistryRole(app1_, "viewer"), "audience");
+
+  // The viewer leaves: the count drops, nobody hears of a user leaving.
+  alice->inbox.clear();
+  bob->inbox.clear();
+  ASSERT_EQ(MsgType(Request(viewer, json{{"type", "leave"}})), "ok");
+  EXPECT_EQ(TypesOf(*alice), std::vector<std::string>{"audience-count"});
+  EXPECT_EQ(TakeEvent(*alice, "audience-count")["count"], 0);
+  EXPECT_EQ(TypesOf(*bob), std::vector<std::string>{"audience-count"});
+  EXPECT_EQ(TakeEvent(*bob, "audience-count")["count"], 0);
+}
+
+TEST_F(SignalServerTest, AudienceCannotPublishUntilItSwitchesToAnchor) {
+  Conn alice = Joined(app1_, "alice");
+  Conn viewer = Joined(app1_, "viewer", kRoom, "audience");
+  alice->inbox.clear();
+  const std::string sdp = ReadSdpFixture(kPublishFixture);
+  const size_t w = RoomWorker(app1_);
+
+  json refused = Publish(viewer, sdp, MicCamTracks());
+  ExpectError(refused, "role_audience_cannot_publish");
+  EXPECT_NE(refused.value("message", "").find("anchor"), std::string::npos) << refused.dump();
+  EXPECT_TRUE(alice->inbox.empty()) << Dump(*alice);
+  EXPECT_EQ(TransportsOn(w), 0u);  // refused before any media state exists
+
+  // Promotion: the room now sees a new anchor; the audience count drops.
+  ASSERT_EQ(MsgType(SwitchRole(viewer, "anchor")), "ok");
+  EXPECT_EQ(TypesOf(*alice), (std::vector<std::string>{"user-joined", "audience-count"}));
+  EXPECT_EQ(TakeEvent(*alice, "user-joined"),
+            json::parse(R"({"type":"user-joined","userId":"viewer","role":"anchor"})"));
+  EXPECT_EQ(TakeEvent(*alice, "audience-count")["count"], 0);
+  EXPECT_EQ(TakeEvent(*viewer, "audience-count")["count"], 0);
+  EXPECT_EQ(RegistryRole(app1_, "viewer"), "anchor");
+  // The same role again changes nothing.
+  ASSERT_EQ(MsgType(SwitchRole(viewer, "anchor")), "ok");
+  EXPECT_TRUE(alice->inbox.empty()) << Dump(*alice);
+  EXPECT_TRUE(viewer->inbox.empty()) << Dump(*viewer);
+
+  json published = Publish(viewer, sdp, MicCamTracks());
+  ASSERT_EQ(MsgType(published), "ok") << published.dump();
+  EXPECT_EQ(TakeEvent(*alice, "track-published")["userId"], "viewer");
+  EXPECT_EQ(TakeEvent(*alice, "track-published")["userId"], "viewer");
+  EXPECT_EQ(TakeEvent(*alice, "subscribe-offer")["tracks"].size(), 2u);
+  // A late joiner lists the promoted user with its tracks.
+  Conn carol = Connect();
+  json carol_ok = Join(carol, app1_, "carol");
+  ASSERT_EQ(carol_ok["data"]["users"].size(), 2u) << carol_ok.dump();
+  EXPECT_EQ(carol_ok["data"]["users"][1]["userId"], "viewer");
+  EXPECT_EQ(carol_ok["data"]["users"][1]["role"], "anchor");
+  EXPECT_EQ(carol_ok["data"]["users"][1]["tracks"].size(), 2u);
+  EXPECT_EQ(carol_ok["data"]["audienceCount"], 0);
+}
+
+TEST_F(SignalServerTest, SwitchingToAudienceUnpublishesAndLeavesTheUserList) {
+  Conn alice = Joined(app1_, "alice");
+  Conn bob = Joined(app1_, "bob");
+  const std::string sdp = ReadSdpFixture(kPublishFixture);
+  ASSERT_EQ(MsgType(Publish(alice, sdp, MicCamTracks())), "ok");
+  json offer = TakeEvent(*bob, "subscribe-offer");
+  ASSERT_EQ(MsgType(Subscribe(bob, offer["offerId"].get<int64_t>(),
+                              SubscribeAnswer(offer["sdp"].get<std::string>()))),
+            "ok");
+  alice->inbox.clear();
+  bob->inbox.clear();
+  const size_t w = RoomWorker(app1_);
+  EXPECT_EQ(TransportsOn(w), 2u);  // alice's publish, bob's subscribe
+
+  ASSERT_EQ(MsgType(SwitchRole(alice, "audience")), "ok");
+  // In order: her tracks go (and bob's offer follows), then she does.
+  EXPECT_EQ(TypesOf(*bob),
+            (std::vector<std::string>{"track-unpublished", "track-unpublished", "subscribe-offer",
+                                      "user-left", "audience-count"}));
+  EXPECT_EQ(TakeEvent(*bob, "subscribe-offer")["tracks"], json::array());
+  EXPECT_EQ(TakeEvent(*bob, "user-left"),
+            json::parse(R"({"type":"user-left","userId":"alice","reason":"role_changed"})"));
+  EXPECT_EQ(TakeEvent(*bob, "audience-count")["count"], 1);
+  EXPECT_EQ(TypesOf(*alice), std::vector<std::string>{"audience-count"});
+  alice->inbox.clear();
+  EXPECT_EQ(RegistryRole(app1_, "alice"), "audience");
+  // Her publish transport stays (a later promotion renegotiates it), but
+  // nothing may be sent on it.
+  ExpectError(Publish(alice, sdp, MicCamTracks()), "role_audience_cannot_publish");
+  ExpectError(Request(alice, json{{"type", "unpublish"}, {"trackIds", json::array({"cam"})}}),
+              "unknown_track");
+  // A late joiner does not list her.
+  Conn carol = Connect();
+  json carol_ok = Join(carol, app1_, "carol");
+  EXPECT_EQ(carol_ok["data"]["users"],
+            json::parse(R"([{"userId":"bob","role":"anchor","tracks":[]}])"));
+  EXPECT_EQ(carol_ok["data"]["audienceCount"], 1);
+
+  // Back to anchor: she reappears and may publish again.
+  bob->inbox.clear();
+  ASSERT_EQ(MsgType(SwitchRole(alice, "anchor")), "ok");
+  EXPECT_EQ(TakeEvent(*bob, "user-joined")["role"], "anchor");
+  ASSERT_EQ(MsgType(Publish(alice, sdp, MicCamTracks())), "ok");
+  EXPECT_EQ(TakeEvent(*bob, "track-published")["userId"], "alice");
+}
+
+TEST_F(SignalServerTest, PrivateMapKeySendRightsGateTheAnchorRoleAndEachTrack) {
+  Conn alice = Joined(app1_, "alice");
+  const std::string sdp = ReadSdpFixture(kPublishFixture);
+  // Watch-only rights: joining as audience works, becoming an anchor does not.
+  const uint32_t watch_only =
+      auth::kPrivEnterRoom | auth::kPrivRecvAudio | auth::kPrivRecvVideo | auth::kPrivRecvScreen;
+  Conn viewer = Connect();
+  ASSERT_EQ(
+      MsgType(Request(viewer, JoinMsg(app1_, "viewer", kRoom,
+                                      Sig(app1_, "viewer", Pmk(app1_, "viewer", kRoom, watch_only)),
+                                      "audience"))),
+      "ok");
+  alice->inbox.clear();
+  ExpectError(SwitchRole(viewer, "anchor"), "permission_denied");
+  EXPECT_EQ(RegistryRole(app1_, "viewer"), "audience");
+  EXPECT_TRUE(alice->inbox.empty()) << Dump(*alice);
+  ExpectError(Publish(viewer, sdp, MicCamTracks()), "role_audience_cannot_publish");
+
+  // Audio-only send rights: may become an anchor and send audio, nothing else.
+  const uint32_t audio_only =
+      auth::kPrivEnterRoom | auth::kPrivSendAudio | auth::kPrivRecvAudio | auth::kPrivRecvVideo;
+  Conn singer = Connect();
+  ASSERT_EQ(
+      MsgType(Request(singer, JoinMsg(app1_, "singer", kRoom,
+                                      Sig(app1_, "singer", Pmk(app1_, "singer", kRoom, audio_only)),
+                                      "audience"))),
+      "ok");
+  ASSERT_EQ(MsgType(SwitchRole(singer, "anchor")), "ok");
+  ExpectError(Publish(singer, sdp, MicCamTracks()), "permission_denied");
+  ExpectError(Publish(singer, sdp, MicScreenTracks()), "permission_denied");
+  EXPECT_FALSE(Has(*alice, "track-published"));
+  json mic_only = json::array({MicCamTracks()[0]});
+  json ok = Publish(singer, sdp, mic_only);
+  EXPECT_EQ(MsgType(ok), "ok") << ok.dump();
+  EXPECT_EQ(TakeEvent(*alice, "track-published")["track"]["trackId"], "mic");
+}
+
+TEST_F(SignalServerTest, ScreenShareIsForwardedAsItsOwnSourceAndHonoursScreenRights) {
+  Conn alice = Joined(app1_, "alice");
+  Conn bob = Joined(app1_, "bob");
+  // carol may receive audio and camera video, not screens.
+  const uint32_t no_screen =
+      auth::kPrivEnterRoom | auth::kPrivRecvAudio | auth::kPrivRecvVideo | auth::kPrivSendAudio;
+  Conn carol = Connect();
+  ASSERT_EQ(
+      MsgType(Request(carol, JoinMsg(app1_, "carol", kRoom,
+                                     Sig(app1_, "carol", Pmk(app1_, "carol", kRoom, no_screen))))),
+      "ok");
+  const std::string sdp = ReadSdpFixture(kPublishFixture);
+  // One track per kind and source.
+  json two_cams = json::array(
+      {{{"trackId", "cam"}, {"kind", "video"}, {"source", "camera"}, {"mid", kAudioMid}},
+       {{"trackId", "cam2"}, {"kind", "video"}, {"source", "camera"}, {"mid", kVideoMid}}});
+  ExpectError(Publish(alice, sdp, two_cams), "invalid_field");
+  // Without the screen send right (carol), a screen track is refused.
+  ExpectError(Publish(carol, sdp, MicScreenTracks()), "permission_denied");
+
+  json published = Publish(alice, sdp, MicScreenTracks());
+  ASSERT_EQ(MsgType(published), "ok") << published.dump();
+  TakeEvent(*bob, "track-published");  // mic
+  EXPECT_EQ(TakeEvent(*bob, "track-published"),
+            json::parse(R"({"type":"track-published","userId":"alice","track":)"
+                        R"({"trackId":"screen","kind":"video","source":"screen","muted":false}})"));
+  json offer = TakeEvent(*bob, "subscribe-offer");
+  ASSERT_EQ(offer["tracks"].size(), 2u) << offer.dump();
+  bool screen_listed = false;
+  for (const json& t : offer["tracks"]) {
+    if (t["trackId"] == "screen") {
+      screen_listed = true;
+      EXPECT_EQ(t["source"], "screen");
+      EXPECT_EQ(t["kind"], "video");
+      EXPECT_EQ(t["userId"], "alice");
+    } else {
+      EXPECT_EQ(t["source"], "microphone");
+    }
+  }
+  EXPECT_TRUE(screen_listed) << offer.dump();
+  // carol is told the screen exists but is only offered the microphone.
+  json carol_offer = TakeEvent(*carol, "subscribe-offer");
+  ASSERT_EQ(carol_offer["tracks"].size(), 1u) << carol_offer.dump();
+  EXPECT_EQ(carol_offer["tracks"][0]["trackId"], "mic");
+  EXPECT_EQ(CountOf(carol_offer["sdp"].get<std::string>(), "\r\nm="), 1u);
+
+  // Stopping the share removes only the screen track.
+  ASSERT_EQ(
+      MsgType(Request(alice, json{{"type", "unpublish"}, {"trackIds", json::array({"screen"})}})),
+      "ok");
+  EXPECT_EQ(TakeEvent(*bob, "track-unpublished")["trackId"], "screen");
+  EXPECT_FALSE(Has(*carol, "subscribe-offer"));  // nothing she receives changed
+}
+
+// room.show_audience = true: the audience is listed like anchors.
+class SignalServerShowAudienceTest : public SignalServerTest {
+ protected:
+  SignalServerOptions ServerOptions() const override {
+    SignalServerOptions o;
+    o.show_audience = true;
+    return o;
+  }
+};
+
+TEST_F(SignalServerShowAudienceTest, AudienceIsListedAndRoleChangesAreAnnounced) {
+  Conn alice = Joined(app1_, "alice");
+  Conn viewer = Joined(app1_, "viewer", kRoom, "audience");
+  EXPECT_EQ(TypesOf(*alice), (std::vector<std::string>{"user-joined", "audience-count"}));
+  EXPECT_EQ(TakeEvent(*alice, "user-joined"),
+            json::parse(R"({"type":"user-joined","userId":"viewer","role":"audience"})"));
+  EXPECT_EQ(TakeEvent(*alice, "audience-count")["count"], 1);
+  Conn bob = Connect();
+  json bob_ok = Join(bob, app1_, "bob");
+  EXPECT_EQ(bob_ok["data"]["users"],
+            json::parse(R"([{"userId":"alice","role":"anchor","tracks":[]},)"
+                        R"({"userId":"viewer","role":"audience","tracks":[]}])"));
+  EXPECT_EQ(bob_ok["data"]["audienceCount"], 1);
+  alice->inbox.clear();
+  viewer->inbox.clear();
+
+  ASSERT_EQ(MsgType(SwitchRole(viewer, "anchor")), "ok");
+  EXPECT_EQ(TypesOf(*alice), (std::vector<std::string>{"user-role-changed", "audience-count"}));
+  EXPECT_EQ(TakeEvent(*alice, "user-role-changed"),
+            json::parse(R"({"type":"user-role-changed","userId":"viewer","role":"anchor"})"));
+  ASSERT_EQ(MsgType(SwitchRole(viewer, "audience")), "ok");
+  EXPECT_EQ(TakeEvent(*bob, "user-role-changed")["role"], "anchor");
+  EXPECT_EQ(TakeEvent(*bob, "user-role-changed")["role"], "audience");
+  EXPECT_FALSE(Has(*bob, "user-left"));
+  ASSERT_EQ(MsgType(Request(viewer, json{{"type", "leave"}})), "ok");
+  EXPECT_EQ(TakeEvent(*bob, "user-left"),
+            json::parse(R"({"type":"user-left","userId":"viewer","reason":"left"})"));
 }
 
 }  // namespace

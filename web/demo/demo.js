@@ -3,7 +3,8 @@
 //   ?sdkAppId=…&userId=…&userSig=…&roomId=…|strRoomId=…&role=anchor|audience
 //   &publish=0 (join without publishing)  &autojoin=1 (join at once)
 //   &server=wss://host:port/signal (default: wss://<this host>/signal)  &debug=1 (SDK logs)
-// window.aegisDemo = { client, stats() } is there for end-to-end tests.
+// window.aegisDemo = { client, stats(), publishCamera(), shareScreen(), switchRole(role) } is
+// there for end-to-end tests (the actions resolve to null or the error code).
 import { createClient } from '/sdk/aegis.js';
 
 const $ = (id) => document.getElementById(id);
@@ -21,6 +22,9 @@ const els = {
   getUserSig: $('get-usersig'),
   muteAudio: $('mute-audio'),
   muteVideo: $('mute-video'),
+  shareScreen: $('share-screen'),
+  switchRole: $('switch-role'),
+  audienceCount: $('audience-count'),
   status: $('status'),
   error: $('error'),
   tiles: $('tiles'),
@@ -85,6 +89,11 @@ function updateButtons() {
   const publishing = joined && demo.localStream !== null;
   els.join.disabled = demo.busy || joined;
   els.leave.disabled = demo.busy || !joined;
+  els.shareScreen.disabled = !joined || client.role !== 'anchor';
+  els.shareScreen.textContent = client.screenSharing ? 'Stop sharing' : 'Share screen';
+  els.switchRole.disabled = demo.busy || !joined;
+  els.switchRole.textContent = client.role === 'audience' ? 'Become anchor' : 'Become audience';
+  els.audienceCount.textContent = String(client.audienceCount);
   els.muteAudio.disabled = !publishing;
   els.muteVideo.disabled = !publishing;
   els.muteAudio.textContent = client.audioMuted ? 'Unmute mic' : 'Mute mic';
@@ -205,6 +214,7 @@ async function join() {
   }
 }
 
+/** Publishes the camera and microphone; resolves to null or the error code. */
 async function startPublishing() {
   let stream;
   try {
@@ -212,15 +222,16 @@ async function startPublishing() {
   } catch (err) {
     const e = errorOf(err);
     recordError('media_error', e.message, 'Cannot open the camera/microphone: ');
-    return;
+    return 'media_error';
   }
   if (!client.joined) {
     for (const t of stream.getTracks()) t.stop();
-    return;
+    return 'invalid_state';
   }
   demo.localStream = stream;
   els.localVideo.srcObject = stream;
   els.localVideo.play().catch(() => undefined);
+  let code = null;
   try {
     await client.publish(stream);
     log('publishing camera and microphone');
@@ -228,8 +239,47 @@ async function startPublishing() {
     const e = errorOf(err);
     recordError(e.code, e.message, 'Publish failed: ');
     stopLocal();
+    code = e.code;
   }
   updateButtons();
+  return code;
+}
+
+/** Starts (or stops) the screen share; resolves to null or the error code. */
+async function toggleScreen() {
+  let code = null;
+  try {
+    if (client.screenSharing) {
+      await client.unpublishScreen();
+      log('stopped sharing the screen');
+    } else {
+      await client.publishScreen();
+      log('sharing the screen');
+    }
+  } catch (err) {
+    const e = errorOf(err);
+    recordError(e.code, e.message, 'Screen share failed: ');
+    code = e.code;
+  }
+  updateButtons();
+  return code;
+}
+
+/** Switches role live; resolves to null or the error code. */
+async function switchRole(role) {
+  let code = null;
+  try {
+    await client.switchRole(role);
+    log(`now ${role}`);
+    if (role === 'audience') stopLocal(); // the server unpublished everything
+    setStatus(`Role: ${role}.`);
+  } catch (err) {
+    const e = errorOf(err);
+    recordError(e.code, e.message, 'Role switch failed: ');
+    code = e.code;
+  }
+  updateButtons();
+  return code;
 }
 
 function stopLocal() {
@@ -267,11 +317,13 @@ function tileFor(userId) {
   const root = els.tileTemplate.content.firstElementChild.cloneNode(true);
   tile = {
     root,
-    video: root.querySelector('video'),
+    video: root.querySelector('video.camera'),
+    screen: root.querySelector('video.screen'),
     audio: root.querySelector('audio'),
     name: root.querySelector('.name'),
     mic: root.querySelector('.mic'),
     cam: root.querySelector('.cam'),
+    screenBadge: root.querySelector('.screen-badge'),
     unmute: root.querySelector('.unmute-audio'),
   };
   root.dataset.userId = userId;
@@ -291,8 +343,9 @@ function renderBadges(userId) {
   if (!tile) return;
   const user = client.remoteUsers().find((u) => u.userId === userId);
   const tracks = user ? user.tracks : [];
+  tile.screenBadge.hidden = !tracks.some((x) => x.source === 'screen');
   const badge = (el, kind, label) => {
-    const t = tracks.find((x) => x.kind === kind);
+    const t = tracks.find((x) => x.kind === kind && x.source !== 'screen');
     el.classList.remove('muted', 'on');
     if (!t) {
       el.textContent = `no ${label}`;
@@ -328,22 +381,38 @@ client.on('user-left', ({ userId, reason }) => {
   demo.tiles.delete(userId);
 });
 
-client.on('track-added', ({ userId, trackId, kind, track }) => {
-  log(`receiving ${userId}/${trackId} (${kind})`);
+function elementFor(tile, kind, source) {
+  if (kind === 'audio') return tile.audio; // a screen's audio, if any, shares the element
+  return source === 'screen' ? tile.screen : tile.video;
+}
+
+client.on('track-added', ({ userId, trackId, kind, source, track }) => {
+  log(`receiving ${userId}/${trackId} (${kind}, ${source})`);
   const tile = tileFor(userId);
-  const el = kind === 'video' ? tile.video : tile.audio;
+  const el = elementFor(tile, kind, source);
+  if (el === tile.screen) tile.screen.hidden = false;
   el.srcObject = new MediaStream([track]);
   playMedia(el, tile);
   renderBadges(userId);
 });
 
-client.on('track-removed', ({ userId, trackId, kind }) => {
+client.on('track-removed', ({ userId, trackId, kind, source }) => {
   log(`stopped receiving ${userId}/${trackId}`);
   const tile = demo.tiles.get(userId);
   if (!tile) return;
-  const el = kind === 'video' ? tile.video : tile.audio;
+  const el = elementFor(tile, kind, source);
   el.srcObject = null;
+  if (el === tile.screen) tile.screen.hidden = true;
   renderBadges(userId);
+});
+
+client.on('user-role-changed', ({ userId, role }) => {
+  log(`${userId} is now ${role}`);
+});
+
+client.on('audience-count', ({ count }) => {
+  log(`audience: ${count}`);
+  updateButtons();
 });
 
 client.on('track-muted', ({ userId, trackId }) => {
@@ -404,6 +473,8 @@ els.muteAudio.addEventListener('click', async () => {
   await (client.audioMuted ? client.unmuteAudio() : client.muteAudio());
   updateButtons();
 });
+els.shareScreen.addEventListener('click', () => void toggleScreen());
+els.switchRole.addEventListener('click', () => void switchRole(client.role === 'audience' ? 'anchor' : 'audience'));
 els.muteVideo.addEventListener('click', async () => {
   await (client.videoMuted ? client.unmuteVideo() : client.muteVideo());
   updateButtons();
@@ -421,13 +492,24 @@ async function stats() {
   }
   return {
     joined: client.joined,
+    role: client.role,
+    audienceCount: client.audienceCount,
+    screenSharing: client.screenSharing,
     kickedReason: demo.kickedReason,
     error: demo.error,
     remoteUsers: client.remoteUsers().map((u) => {
       const mine = remoteTracks.filter((t) => t.userId === u.userId);
+      const frames = (screen) =>
+        mine
+          .filter((t) => t.kind === 'video' && (t.source === 'screen') === screen)
+          .reduce((n, t) => n + t.framesDecoded, 0);
       return {
         userId: u.userId,
-        framesDecoded: mine.filter((t) => t.kind === 'video').reduce((n, t) => n + t.framesDecoded, 0),
+        role: u.role,
+        tracks: u.tracks.map((t) => ({ trackId: t.trackId, kind: t.kind, source: t.source, received: Boolean(t.track) })),
+        // Camera video; the screen share is counted apart.
+        framesDecoded: frames(false),
+        screenFramesDecoded: frames(true),
         audioPacketsReceived: mine.filter((t) => t.kind === 'audio').reduce((n, t) => n + t.packetsReceived, 0),
         videoMuted: u.videoMuted,
         audioMuted: u.audioMuted,
@@ -436,7 +518,7 @@ async function stats() {
   };
 }
 
-window.aegisDemo = { client, stats };
+window.aegisDemo = { client, stats, publishCamera: startPublishing, shareScreen: toggleScreen, switchRole };
 
 fillFromQuery();
 updateButtons();

@@ -3,11 +3,15 @@
 // status chunks until they cover packet_status_count and checks every receive
 // delta they announce is present (a count larger than the packet is rejected;
 // reserved symbol 3 too, as in libwebrtc). A view over the untrusted compound
-// buffer; ForEachPacket() re-walks it without allocating. Not thread-safe.
+// buffer; ForEachPacket() re-walks it without allocating.
+// TransportCcFeedbackBuilder writes the same packet from arrival times, in
+// fixed storage. Not thread-safe.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <type_traits>
 
@@ -57,6 +61,50 @@ class TransportCcFeedback {
   uint16_t status_count_ = 0;
   uint8_t feedback_count_ = 0;
   size_t received_count_ = 0;
+};
+
+// One feedback packet for consecutive transport-wide sequence numbers from
+// `base_sequence`: Add() them in order, then Write(). The reference time is
+// taken from the first received packet's arrival (floored to 64 ms); each
+// received packet's delta is from the previous received one, in 250 µs ticks,
+// computed on absolute ticks so rounding never accumulates.
+class TransportCcFeedbackBuilder {
+ public:
+  static constexpr size_t kMaxPackets = 1024;
+
+  TransportCcFeedbackBuilder(uint32_t sender_ssrc, uint32_t media_ssrc, uint8_t feedback_count,
+                             uint16_t base_sequence)
+      : sender_ssrc_(sender_ssrc),
+        media_ssrc_(media_ssrc),
+        feedback_count_(feedback_count),
+        base_sequence_(base_sequence) {}
+
+  // Appends sequence number base + packet_count(): received at `arrival_us`
+  // (monotonic microseconds), or lost (nullopt). False, with nothing added,
+  // when the builder is full or the delta does not fit 16 signed bits: send
+  // this packet and start the next builder at the refused one.
+  [[nodiscard]] bool Add(std::optional<int64_t> arrival_us);
+
+  uint16_t base_sequence() const { return base_sequence_; }
+  size_t packet_count() const { return count_; }
+  bool has_received() const { return have_reference_; }
+
+  // Writes the whole RTCP packet (zero-padded to 32 bits with the P bit,
+  // as libwebrtc does). Errors: nothing received yet, or no space.
+  [[nodiscard]] Status Write(ByteWriter& writer) const;
+
+ private:
+  uint32_t sender_ssrc_;
+  uint32_t media_ssrc_;
+  uint8_t feedback_count_;
+  uint16_t base_sequence_;
+  bool have_reference_ = false;
+  int32_t reference_time_ = 0;  // 64 ms units
+  int64_t last_ticks_ = 0;      // 250 µs ticks of the last received packet
+  size_t count_ = 0;
+  size_t delta_bytes_ = 0;
+  std::array<uint8_t, kMaxPackets> symbols_{};
+  std::array<int16_t, kMaxPackets> deltas_{};
 };
 
 template <typename Fn>

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -122,6 +123,70 @@ TEST(Rtcp, TransportCcStatusVectorsAndLargeDeltas) {
   });
   EXPECT_EQ(got, (std::vector<std::pair<uint16_t, int32_t>>{
                      {0xfffe, 10}, {0, -300}, {1, 20}, {2, 30}, {5, 40}}));
+}
+
+// Builds feedback from arrival times and parses it back: every status and
+// delta survives, across runs, one- and two-bit vectors, losses, large and
+// negative deltas and a sequence wrap.
+TEST(Rtcp, TransportCcBuilderRoundTrip) {
+  TransportCcFeedbackBuilder b(/*sender=*/7, /*media=*/9, /*feedback_count=*/3, /*base=*/65530);
+  std::vector<std::optional<int64_t>> arrivals;
+  int64_t t = 10'000'123;  // µs
+  for (int i = 0; i < 40; ++i) {
+    if (i == 5 || i == 6 || (i >= 20 && i < 30 && i % 3 == 0)) {
+      arrivals.emplace_back(std::nullopt);
+      continue;
+    }
+    t += i == 12 ? 90'000 : (i == 15 ? -20'000 : 1'000 + 250 * (i % 4));  // 90 ms: large
+    arrivals.emplace_back(t);
+  }
+  for (const auto& a : arrivals) ASSERT_TRUE(b.Add(a));
+  std::array<uint8_t, 512> buf{};
+  ByteWriter w(buf);
+  ASSERT_TRUE(b.Write(w).ok());
+  EXPECT_EQ(w.size() % 4, 0u);
+  const RtcpPacketView view = Single(w.Written());
+  Result<TransportCcFeedback> fb = TransportCcFeedback::Parse(view);
+  ASSERT_TRUE(fb.ok()) << fb.status().ToString();
+  EXPECT_EQ(fb->sender_ssrc(), 7u);
+  EXPECT_EQ(fb->media_ssrc(), 9u);
+  EXPECT_EQ(fb->base_sequence_number(), 65530);
+  EXPECT_EQ(fb->packet_status_count(), 40);
+  EXPECT_EQ(fb->feedback_packet_count(), 3);
+  // Arrival times come back to the 250 µs tick they fell in.
+  int64_t ticks = int64_t{fb->reference_time()} * 256;
+  size_t i = 0;
+  uint16_t expected_seq = 65530;
+  fb->ForEachPacket([&](uint16_t seq, TwccStatus status, int32_t delta) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(seq, expected_seq++);
+    ASSERT_LT(i, arrivals.size());
+    if (!arrivals[i]) {
+      EXPECT_EQ(status, TwccStatus::kNotReceived);
+    } else {
+      EXPECT_NE(status, TwccStatus::kNotReceived);
+      ticks += delta;
+      EXPECT_EQ(ticks, *arrivals[i] / 250);
+    }
+    ++i;
+  });
+  EXPECT_EQ(i, arrivals.size());
+}
+
+TEST(Rtcp, TransportCcBuilderRefusesWhatDoesNotFit) {
+  TransportCcFeedbackBuilder b(1, 2, 0, 0);
+  std::array<uint8_t, 64> buf{};
+  ByteWriter w(buf);
+  EXPECT_FALSE(b.Write(w).ok());  // nothing received yet
+  ASSERT_TRUE(b.Add(1'000'000));
+  EXPECT_FALSE(b.Add(1'000'000 + 9'000'000));  // 9 s: beyond 16-bit ticks
+  EXPECT_EQ(b.packet_count(), 1u);
+  for (size_t i = 1; i < TransportCcFeedbackBuilder::kMaxPackets; ++i)
+    ASSERT_TRUE(b.Add(std::nullopt));
+  EXPECT_FALSE(b.Add(1'000'100));  // full
+  std::array<uint8_t, 8> tiny{};
+  ByteWriter small(tiny);
+  EXPECT_FALSE(b.Write(small).ok());
 }
 
 TEST(Rtcp, ReceiverReportBuilderRoundTrip) {

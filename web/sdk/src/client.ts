@@ -14,6 +14,7 @@ import {
   type ClientStats,
   type ConnectionState,
   type JoinParams,
+  type PublishScreenOptions,
   type RemoteTrackStats,
   type RemoteUser,
   type Role,
@@ -65,10 +66,12 @@ interface ActiveTrack extends OfferTrack {
 }
 
 interface LocalTrack {
-  trackId: 'mic' | 'cam';
+  trackId: 'mic' | 'cam' | 'screen';
   kind: TrackKind;
   source: TrackSource;
   track: MediaStreamTrack;
+  /** The stream the sender is associated with (msid). */
+  stream: MediaStream;
   transceiver: RTCRtpTransceiver | null;
   /** Mute state last sent to the server (null: unknown, must be re-sent). */
   sentMuted: boolean | null;
@@ -159,12 +162,16 @@ export class Client implements AegisClient {
   private pubPc: RTCPeerConnection | null = null;
   /** Transceivers of the publish connection by trackId; reused when publishing again. */
   private readonly pubTransceivers = new Map<string, RTCRtpTransceiver>();
-  private pubStream: MediaStream | null = null;
   private localTracks: LocalTrack[] = [];
   private pubChain: Promise<void> = Promise.resolve();
   private pubIceRestartWanted = false;
   private pendingUnpublish: string[] = [];
   private readonly localMuted: Record<TrackKind, boolean> = { audio: false, video: false };
+  /** The published screen share (kept apart from the camera/microphone of `publish`). */
+  private screen: LocalTrack | null = null;
+  /** True when the SDK captured the screen track itself (and so stops it). */
+  private screenOwned = false;
+  private audience = 0;
 
   // Subscribe side.
   private subPc: RTCPeerConnection | null = null;
@@ -198,6 +205,18 @@ export class Client implements AegisClient {
 
   get userId(): string | null {
     return this.state === 'idle' ? null : (this.joinParams?.userId ?? null);
+  }
+
+  get role(): Role | null {
+    return this.state === 'idle' ? null : (this.joinParams?.role ?? 'anchor');
+  }
+
+  get audienceCount(): number {
+    return this.audience;
+  }
+
+  get screenSharing(): boolean {
+    return this.screen !== null;
   }
 
   get audioMuted(): boolean {
@@ -236,6 +255,7 @@ export class Client implements AegisClient {
       this.applySession(data);
       this.users.clear();
       this.mergeUserList(data['users'], false);
+      this.setAudienceCount(data['audienceCount'], false);
       this.state = 'joined';
       this.setConnState('connected');
       this.startHeartbeat();
@@ -268,12 +288,11 @@ export class Client implements AegisClient {
     }
     const tracks: LocalTrack[] = [];
     if (audio) {
-      tracks.push({ trackId: 'mic', kind: 'audio', source: 'microphone', track: audio, transceiver: null, sentMuted: null });
+      tracks.push({ trackId: 'mic', kind: 'audio', source: 'microphone', track: audio, stream, transceiver: null, sentMuted: null });
     }
     if (video) {
-      tracks.push({ trackId: 'cam', kind: 'video', source: 'camera', track: video, transceiver: null, sentMuted: null });
+      tracks.push({ trackId: 'cam', kind: 'video', source: 'camera', track: video, stream, transceiver: null, sentMuted: null });
     }
-    this.pubStream = stream;
     this.localTracks = tracks;
     try {
       await this.runPublishOp(() => this.publishTracks());
@@ -281,9 +300,9 @@ export class Client implements AegisClient {
       const e = toAegisError(err, 'media_error');
       if (this.localTracks === tracks) {
         this.localTracks = [];
-        this.pubStream = null;
         // The server may have accepted the offer before the socket dropped.
         if (isTransportError(e)) this.pendingUnpublish.push(...tracks.map((t) => t.trackId));
+        await this.runPublishOp(() => this.detachUnlisted());
       }
       throw e;
     }
@@ -295,18 +314,118 @@ export class Client implements AegisClient {
     if (this.localTracks.length === 0) return;
     const ids = this.localTracks.map((t) => t.trackId);
     this.localTracks = [];
-    this.pubStream = null;
     await this.runPublishOp(async () => {
       // The connection stays (a later publish renegotiates it); it just stops sending.
-      for (const tr of this.pubTransceivers.values()) {
-        try {
-          await tr.sender.replaceTrack(null);
-        } catch {
-          /* closed */
-        }
-      }
+      await this.detachUnlisted();
       if (!this.joined) return;
       await this.sendUnpublish(ids);
+    });
+  }
+
+  async publishScreen(options: PublishScreenOptions = {}): Promise<void> {
+    this.requireJoined('publishScreen');
+    if (this.screen) {
+      throw new AegisError('invalid_state', 'Already sharing the screen; call unpublishScreen() first.');
+    }
+    let track = options.track;
+    let owned = false;
+    if (track !== undefined) {
+      if (typeof MediaStreamTrack === 'undefined' || !(track instanceof MediaStreamTrack) || track.kind !== 'video') {
+        throw new AegisError('invalid_argument', 'publishScreen({ track }) needs a video MediaStreamTrack.');
+      }
+    } else {
+      const md = typeof navigator === 'undefined' ? undefined : navigator.mediaDevices;
+      if (!md || typeof md.getDisplayMedia !== 'function') {
+        throw new AegisError('media_error', 'This browser cannot capture the screen (no getDisplayMedia).');
+      }
+      let captured: MediaStream;
+      try {
+        captured = await md.getDisplayMedia({ video: true, audio: false });
+      } catch (err) {
+        throw new AegisError('media_error', `Screen capture refused: ${errText(err)}`);
+      }
+      track = captured.getVideoTracks()[0];
+      for (const t of captured.getTracks()) if (t !== track) t.stop();
+      if (!track) throw new AegisError('media_error', 'The screen capture has no video track.');
+      owned = true;
+      if (this.state !== 'joined' || this.screen) {
+        // Left, or shared from another call, while the picker was open.
+        track.stop();
+        throw new AegisError('invalid_state', 'The client left or is already sharing.');
+      }
+    }
+    if (track.readyState !== 'live') throw new AegisError('invalid_argument', 'The screen track has ended.');
+    const lt: LocalTrack = {
+      trackId: 'screen',
+      kind: 'video',
+      source: 'screen',
+      track,
+      stream: new MediaStream([track]),
+      transceiver: null,
+      sentMuted: null,
+    };
+    this.screen = lt;
+    this.screenOwned = owned;
+    // The browser's own "Stop sharing" ends the track: stop publishing it too.
+    track.addEventListener('ended', () => {
+      if (this.screen === lt) void this.unpublishScreen().catch(() => undefined);
+    });
+    try {
+      await this.runPublishOp(() => this.publishTracks());
+    } catch (err) {
+      const e = toAegisError(err, 'media_error');
+      if (this.screen === lt) {
+        this.screen = null;
+        if (owned) track.stop();
+        if (isTransportError(e)) this.pendingUnpublish.push('screen');
+        await this.runPublishOp(() => this.detachUnlisted());
+      }
+      throw e;
+    }
+  }
+
+  async unpublishScreen(): Promise<void> {
+    const lt = this.screen;
+    if (!lt) return;
+    const owned = this.screenOwned;
+    this.screen = null;
+    this.screenOwned = false;
+    await this.runPublishOp(async () => {
+      await this.detachUnlisted();
+      if (owned) lt.track.stop();
+      if (!this.joined) return;
+      await this.sendUnpublish([lt.trackId]);
+    });
+  }
+
+  async switchRole(role: Role): Promise<void> {
+    if (role !== 'anchor' && role !== 'audience') {
+      throw new AegisError('invalid_argument', "role must be 'anchor' or 'audience'.");
+    }
+    this.requireJoined('switchRole');
+    const gen = this.generation;
+    // Serialized with publish operations, so no offer races the role change.
+    await this.runPublishOp(async () => {
+      const ch = this.signal;
+      if (gen !== this.generation) throw new AegisError('invalid_state', 'The session ended.');
+      if (!ch || !ch.isOpen || this.state !== 'joined') {
+        throw new AegisError('connection_closed', 'Cannot switch role while reconnecting; try again later.');
+      }
+      await ch.request('switch-role', { role });
+      if (gen !== this.generation || !this.joinParams) return;
+      this.joinParams.role = role; // a re-join after a reconnect keeps it
+      this.log('role', role);
+      if (role === 'audience') {
+        // The server unpublished everything this client sent; stop sending.
+        const screen = this.screen;
+        const owned = this.screenOwned;
+        this.localTracks = [];
+        this.screen = null;
+        this.screenOwned = false;
+        this.pendingUnpublish = [];
+        await this.detachUnlisted();
+        if (screen && owned) screen.track.stop();
+      }
     });
   }
 
@@ -385,6 +504,7 @@ export class Client implements AegisClient {
           userId: ref.userId,
           trackId: ref.trackId,
           kind: ref.kind,
+          source: ref.source,
           mid: ref.mid,
           packetsReceived: num('packetsReceived'),
           packetsLost: num('packetsLost'),
@@ -522,6 +642,16 @@ export class Client implements AegisClient {
         this.removeUser(userId, asString(ev['reason']) ?? 'left');
         return;
       }
+      case 'user-role-changed': {
+        const u = userId ? this.users.get(userId) : undefined;
+        if (!u) return;
+        u.role = asRole(ev['role']);
+        this.emitter.emit('user-role-changed', { userId: u.userId, role: u.role });
+        return;
+      }
+      case 'audience-count':
+        this.setAudienceCount(ev['count'], true);
+        return;
       case 'track-published': {
         const info = parseTrackInfo(ev['track']);
         if (!userId || !info) return;
@@ -565,6 +695,13 @@ export class Client implements AegisClient {
       default:
         this.log('ignoring unknown event', ev.type);
     }
+  }
+
+  private setAudienceCount(v: unknown, emit: boolean): void {
+    const count = intInRange(v, 0, 1_000_000_000);
+    if (count === null || count === this.audience) return;
+    this.audience = count;
+    if (emit) this.emitter.emit('audience-count', { count });
   }
 
   private ensureUser(userId: string): UserState {
@@ -674,6 +811,7 @@ export class Client implements AegisClient {
             const data = await ch.request('resume', { sessionToken: token });
             if (gen !== this.generation) return;
             this.mergeUserList(data['users'], true);
+            this.setAudienceCount(data['audienceCount'], true);
             resumed = true;
             this.log('session resumed');
           } catch (err) {
@@ -721,6 +859,7 @@ export class Client implements AegisClient {
     this.applySession(data);
     const list = data['users'];
     this.mergeUserList(Array.isArray(list) ? list : [], true);
+    this.setAudienceCount(data['audienceCount'], true);
   }
 
   private afterReconnect(resumed: boolean): void {
@@ -805,26 +944,30 @@ export class Client implements AegisClient {
   }
 
   /**
-   * Puts `localTracks` on the publish connection (reusing the transceiver of
-   * the same trackId, so its mid stays) and negotiates. On failure the
-   * connection is closed; the next publish starts a new one.
+   * Puts `localTracks` and the screen share on the publish connection (reusing
+   * the transceiver of the same trackId, so its mid stays) and negotiates. On
+   * failure a connection that never completed a negotiation is closed (the
+   * next publish starts a new one); an established one is kept (the offer was
+   * rolled back) and the caller detaches the refused tracks.
    */
   private async publishTracks(): Promise<void> {
-    const stream = this.pubStream;
-    const tracks = this.localTracks;
-    if (!stream || tracks.length === 0) return;
+    const tracks = this.allTracks();
+    if (tracks.length === 0) return;
     const pc = this.ensurePublishPc();
+    // A renegotiation of a working connection that fails (e.g. a screen share
+    // the server refuses) must not take the tracks already flowing with it.
+    const established = pc.remoteDescription !== null;
     try {
       for (const lt of tracks) {
-        lt.track.enabled = !this.localMuted[lt.kind];
+        lt.track.enabled = !this.mutedOf(lt);
         lt.sentMuted = null;
         let tr = this.pubTransceivers.get(lt.trackId);
         if (tr) {
           await tr.sender.replaceTrack(lt.track);
-          tr.sender.setStreams?.(stream);
+          tr.sender.setStreams?.(lt.stream);
           tr.direction = 'sendonly';
         } else {
-          tr = pc.addTransceiver(lt.track, { direction: 'sendonly', streams: [stream] });
+          tr = pc.addTransceiver(lt.track, { direction: 'sendonly', streams: [lt.stream] });
           this.pubTransceivers.set(lt.trackId, tr);
         }
         lt.transceiver = tr;
@@ -837,9 +980,32 @@ export class Client implements AegisClient {
       await this.negotiatePublish(pc, this.pubIceRestartWanted);
       this.pubIceRestartWanted = false;
     } catch (err) {
-      if (this.pubPc === pc) this.closePublishPc();
-      else pc.close();
+      if (this.pubPc !== pc) pc.close();
+      else if (!established) this.closePublishPc();
       throw toAegisError(err, 'media_error');
+    }
+  }
+
+  /** Camera/microphone of `publish` plus the screen share. */
+  private allTracks(): LocalTrack[] {
+    return this.screen ? [...this.localTracks, this.screen] : [...this.localTracks];
+  }
+
+  /** The mute helpers apply to the camera and microphone, never to the screen share. */
+  private mutedOf(lt: LocalTrack): boolean {
+    return lt.source === 'screen' ? false : this.localMuted[lt.kind];
+  }
+
+  /** Stops the senders of transceivers whose track is no longer published. */
+  private async detachUnlisted(): Promise<void> {
+    const listed = new Set<string>(this.allTracks().map((lt) => lt.trackId));
+    for (const [trackId, tr] of this.pubTransceivers) {
+      if (listed.has(trackId)) continue;
+      try {
+        await tr.sender.replaceTrack(null);
+      } catch {
+        /* closed */
+      }
     }
   }
 
@@ -855,18 +1021,19 @@ export class Client implements AegisClient {
       throw new AegisError('media_error', `Cannot create the publish offer: ${errText(err)}`);
     }
     const sdp = pc.localDescription?.sdp ?? offer.sdp ?? '';
-    const tracks = this.localTracks.map((lt) => {
+    const local = this.allTracks();
+    const tracks = local.map((lt) => {
       const t: Record<string, unknown> = {
         trackId: lt.trackId,
         kind: lt.kind,
         source: lt.source,
-        muted: this.localMuted[lt.kind],
+        muted: this.mutedOf(lt),
       };
       const mid = lt.transceiver?.mid;
       if (mid) t['mid'] = mid;
       return t;
     });
-    const sent = this.localTracks.map((lt) => [lt, this.localMuted[lt.kind]] as const);
+    const sent = local.map((lt) => [lt, this.mutedOf(lt)] as const);
     let data: Record<string, unknown>;
     try {
       data = await ch.request('publish', { sdp, tracks });
@@ -892,12 +1059,12 @@ export class Client implements AegisClient {
   private tryPublishIceRestart(): void {
     const pc = this.pubPc;
     // With nothing published there is no `publish` to send: the next publish restarts ICE.
-    if (!this.pubIceRestartWanted || !pc || this.localTracks.length === 0) return;
+    if (!this.pubIceRestartWanted || !pc || this.allTracks().length === 0) return;
     if (this.state !== 'joined' || !this.signal?.isOpen) return;
     this.pubIceRestartWanted = false;
     this.log('restarting ICE on the publish connection');
     void this.runPublishOp(async () => {
-      if (this.pubPc !== pc || pc.signalingState === 'closed' || this.localTracks.length === 0) return;
+      if (this.pubPc !== pc || pc.signalingState === 'closed' || this.allTracks().length === 0) return;
       try {
         await this.negotiatePublish(pc, true);
       } catch (err) {
@@ -914,8 +1081,9 @@ export class Client implements AegisClient {
   private republish(): void {
     // The old session's publish transport is gone on the server.
     this.closePublishPc();
-    if (this.localTracks.length === 0 || !this.pubStream) return;
+    if (this.allTracks().length === 0) return;
     const tracks = this.localTracks;
+    const screen = this.screen;
     this.runPublishOp(() => this.publishTracks()).then(
       () => {
         for (const lt of this.localTracks) void this.syncMute(lt);
@@ -924,7 +1092,11 @@ export class Client implements AegisClient {
         const e = toAegisError(err, 'media_error');
         if (this.localTracks === tracks) {
           this.localTracks = [];
-          this.pubStream = null;
+        }
+        if (screen && this.screen === screen) {
+          if (this.screenOwned) screen.track.stop();
+          this.screen = null;
+          this.screenOwned = false;
         }
         this.emitter.emit('error', { code: e.code, message: `Re-publishing after reconnect failed: ${e.message}` });
       },
@@ -1105,6 +1277,7 @@ export class Client implements AegisClient {
       userId: ref.userId,
       trackId: ref.trackId,
       kind: ref.kind,
+      source: ref.source,
       track,
       stream,
     });
@@ -1114,7 +1287,7 @@ export class Client implements AegisClient {
     const a = this.active.get(mid);
     if (!a) return;
     this.active.delete(mid);
-    this.emitter.emit('track-removed', { userId: a.userId, trackId: a.trackId, kind: a.kind });
+    this.emitter.emit('track-removed', { userId: a.userId, trackId: a.trackId, kind: a.kind, source: a.source });
   }
 
   private removeActive(userId: string, trackId: string): void {
@@ -1171,7 +1344,10 @@ export class Client implements AegisClient {
     ch?.close();
     this.closePublishPc();
     this.localTracks = [];
-    this.pubStream = null;
+    if (this.screen && this.screenOwned) this.screen.track.stop();
+    this.screen = null;
+    this.screenOwned = false;
+    this.audience = 0;
     this.pendingUnpublish = [];
     this.subPc?.close();
     this.subPc = null;

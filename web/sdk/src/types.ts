@@ -26,8 +26,11 @@ export type KickReason =
   | 'usersig_expired'
   | (string & {});
 
-/** Why a remote user left (`user-left` event): `left`, `timeout` or `kicked`. */
-export type LeaveReason = 'left' | 'timeout' | 'kicked' | (string & {});
+/**
+ * Why a remote user left (`user-left` event): `left`, `timeout`, `kicked`, or
+ * `role_changed` (an anchor became audience in a room that hides its audience).
+ */
+export type LeaveReason = 'left' | 'timeout' | 'kicked' | 'role_changed' | (string & {});
 
 /** Options of {@link createClient}. */
 export interface ClientOptions {
@@ -59,7 +62,10 @@ export interface JoinParams {
   roomId?: number;
   /** String room id, 1–64 characters. */
   strRoomId?: string;
-  /** Default `anchor`. */
+  /**
+   * Default `anchor`. Audience members cannot publish (`role_audience_cannot_publish`)
+   * until {@link AegisClient.switchRole} makes them anchors.
+   */
   role?: Role;
   /** Optional room permission ticket. */
   privateMapKey?: string;
@@ -91,6 +97,7 @@ export interface RemoteTrackStats {
   userId: string;
   trackId: string;
   kind: TrackKind;
+  source: TrackSource;
   mid: string;
   packetsReceived: number;
   packetsLost: number;
@@ -114,20 +121,32 @@ export interface ClientStats {
 
 /** Events of {@link AegisClient.on}, with their payload types. */
 export interface AegisEventMap {
-  /** A remote user is in the room (also emitted once per user already present when `join` succeeds). */
+  /**
+   * A remote user is in the room (also emitted once per user already present when `join` succeeds).
+   * Unless the server shows the audience (`room.show_audience`), only anchors are reported: an
+   * audience member appears here when it switches to anchor.
+   */
   'user-joined': { userId: string; role: Role };
-  /** A remote user left. */
+  /** A remote user left (`reason` `role_changed`: it became audience in a room that hides it). */
   'user-left': { userId: string; reason: LeaveReason };
-  /** A remote track started to arrive; attach `stream` (or `track`) to a media element. */
+  /** A listed remote user switched role (only in rooms that show their audience). */
+  'user-role-changed': { userId: string; role: Role };
+  /** The number of audience members in the room changed (see {@link AegisClient.audienceCount}). */
+  'audience-count': { count: number };
+  /**
+   * A remote track started to arrive; attach `stream` (or `track`) to a media element.
+   * `source` tells a screen share (`screen`) from a camera or microphone.
+   */
   'track-added': {
     userId: string;
     trackId: string;
     kind: TrackKind;
+    source: TrackSource;
     track: MediaStreamTrack;
     stream: MediaStream;
   };
   /** A remote track is no longer received (unpublished, user left, or the subscription was reset). */
-  'track-removed': { userId: string; trackId: string; kind: TrackKind };
+  'track-removed': { userId: string; trackId: string; kind: TrackKind; source: TrackSource };
   /** A remote user muted a track. */
   'track-muted': { userId: string; trackId: string };
   /** A remote user unmuted a track. */
@@ -170,6 +189,17 @@ export class AegisError extends Error {
   }
 }
 
+/** Options of {@link AegisClient.publishScreen}. */
+export interface PublishScreenOptions {
+  /**
+   * A video track to publish as the screen share (e.g. from your own
+   * `getDisplayMedia` call, or a canvas `captureStream()`); it stays owned by
+   * the caller. Without it the SDK calls `getDisplayMedia({ video: true })`
+   * and stops the captured track on {@link AegisClient.unpublishScreen}.
+   */
+  track?: MediaStreamTrack;
+}
+
 /** The client returned by {@link createClient}. */
 export interface AegisClient {
   /** Current signalling connection state. */
@@ -178,6 +208,10 @@ export interface AegisClient {
   readonly joined: boolean;
   /** The local user id while joined (or joining), else null. */
   readonly userId: string | null;
+  /** The local role while joined (or joining), else null. */
+  readonly role: Role | null;
+  /** Audience members in the room (including this client when it is one); 0 when not joined. */
+  readonly audienceCount: number;
 
   /**
    * Opens the signalling socket and joins the room. Resolves when the server
@@ -198,6 +232,32 @@ export interface AegisClient {
    * peer connection is kept, and a later `publish` renegotiates it (same mids).
    */
   unpublish(): Promise<void>;
+
+  /**
+   * Publishes a screen share as a separate video track (trackId `screen`,
+   * source `screen`) next to the camera and microphone. Rejects with
+   * `invalid_state` when already sharing, `media_error` when the capture was
+   * refused, `role_audience_cannot_publish` for the audience and
+   * `permission_denied` when the PrivateMapKey lacks the screen-send right.
+   * When the captured track ends (the browser's "Stop sharing"), the share is
+   * unpublished.
+   */
+  publishScreen(options?: PublishScreenOptions): Promise<void>;
+
+  /** Stops the screen share (no-op when not sharing). */
+  unpublishScreen(): Promise<void>;
+
+  /** Whether a screen share is published (or being published). */
+  readonly screenSharing: boolean;
+
+  /**
+   * Switches role live (`switch-role`). To `audience`: the server unpublishes
+   * everything this client sends (camera, microphone, screen) and the SDK
+   * stops its senders; the caller's streams stay untouched. To `anchor`:
+   * rejects with `permission_denied` when the PrivateMapKey carries no send
+   * right. The role is kept across reconnects.
+   */
+  switchRole(role: Role): Promise<void>;
 
   /** Sends `leave`, closes both peer connections and the socket. Never rejects. */
   leave(): Promise<void>;
