@@ -1,8 +1,10 @@
-// SrtpSession on libsrtp2 (the first version allowed by DESIGN.md "SRTP"; the
-// OpenSSL EVP implementation replaces it and keeps this one as its oracle).
+// SrtpSession on libsrtp2: the first version allowed by DESIGN.md "SRTP",
+// now the test oracle and benchmark baseline of the OpenSSL EVP one.
 // Every length is checked here before libsrtp sees the packet, so the
 // libsrtp SRTCP `enc_octet_len` underflow class (SECURITY-CHECKS §1.4) and
 // header-extension over-reads cannot be reached from the network.
+#include "rtc/srtp/libsrtp_session.h"
+
 #include <openssl/crypto.h>
 #include <srtp2/srtp.h>
 
@@ -10,8 +12,6 @@
 #include <cstring>
 #include <mutex>
 #include <string>
-
-#include "rtc/srtp/srtp_session.h"
 
 namespace aegis::rtc {
 namespace {
@@ -173,9 +173,11 @@ void SetCryptoPolicy(SrtpProfile profile, srtp_crypto_policy_t* policy) {
 
 }  // namespace
 
-Result<std::unique_ptr<SrtpSession>> SrtpSession::Create(SrtpProfile profile,
-                                                         std::span<const uint8_t> key_and_salt,
-                                                         Direction direction) {
+Result<std::unique_ptr<SrtpSession>> CreateLibSrtpSession(SrtpProfile profile,
+                                                          std::span<const uint8_t> key_and_salt,
+                                                          SrtpSession::Direction direction) {
+  using Direction = SrtpSession::Direction;
+  constexpr const char* kInit = SrtpSession::kInit;
   AEGIS_RETURN_IF_ERROR(InitLibrary());
   if (key_and_salt.size() != SrtpKeyAndSaltLength(profile)) {
     return Status::Error(kInit, "key||salt is " + std::to_string(key_and_salt.size()) +

@@ -67,6 +67,8 @@ class SrtpSession {
   // `key_and_salt` must be exactly SrtpKeyAndSaltLength(profile) bytes; it is
   // copied into the library's key schedule and not retained. An inbound
   // session accepts only Unprotect*(), an outbound one only Protect*().
+  // Returns the OpenSSL EVP implementation (evp_srtp_session.h); libsrtp2
+  // is only a test oracle (libsrtp_session.h).
   static Result<std::unique_ptr<SrtpSession>> Create(SrtpProfile profile,
                                                      std::span<const uint8_t> key_and_salt,
                                                      Direction direction);
@@ -82,7 +84,10 @@ class SrtpSession {
   // libsrtp authenticates first, but callers must not rely on that).
   // Protect*() needs buffer.size() >= *len + Srtp{Rtp,Rtcp}Overhead(profile).
   // Retransmitting a sequence number already protected is allowed (RTX/NACK
-  // resend the same payload, RFC 4588), so it is not a replay on this side.
+  // resend the same payload, RFC 4588), so it is not a replay on this side;
+  // an index 1024 or more behind the newest one protected is kReplay (it
+  // could only reuse a keystream). Inbound, the RTP replay window is 1024
+  // packets and the SRTCP one 128.
   virtual Status ProtectRtp(std::span<uint8_t> buffer, size_t* len) = 0;
   virtual Status UnprotectRtp(std::span<uint8_t> buffer, size_t* len) = 0;
   virtual Status ProtectRtcp(std::span<uint8_t> buffer, size_t* len) = 0;

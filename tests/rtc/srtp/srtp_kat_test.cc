@@ -3,8 +3,10 @@
 // primitives following the RFC text, and must match byte for byte:
 // - AES-CM key derivation (RFC 3711 §4.3.1, PRF of §4.3.3, kdr = 0),
 // - AES-CM encryption (§4.1.1) and HMAC-SHA1-80 (§4.2.1) for SRTP and SRTCP,
-// - AES-GCM SRTP (RFC 7714 §8.1 IV, §8.2 AAD) for both key sizes.
-// The derivation itself is checked first against RFC 3711 Appendix B.3.
+// - AES-GCM SRTP (RFC 7714 §8.1 IV, §8.2 AAD) and SRTCP (§9.1 IV, §9.2 AAD)
+//   for both key sizes.
+// The derivation itself is checked first against RFC 3711 Appendix B.3. Each
+// check runs against the EVP implementation and the libsrtp2 oracle.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -97,10 +99,18 @@ Bytes AesGcmSeal(const Bytes& key, const Bytes& iv12, const Bytes& aad, const By
 constexpr uint16_t kSeq = 0x1234;
 constexpr uint32_t kSsrc = 0xDEADBEEF;
 
-// What libsrtp produced for the fixed packet, trimmed to its length.
-Bytes ProtectWithSession(SrtpProfile profile, const Bytes& key_and_salt, bool rtcp, Bytes* plain) {
-  Result<std::unique_ptr<SrtpSession>> s =
-      SrtpSession::Create(profile, key_and_salt, Dir::kOutbound);
+class SrtpKatTest : public testing::TestWithParam<srtp_test::SrtpImpl> {
+ protected:
+  // What the implementation produced for the fixed packet, trimmed to its length.
+  Bytes ProtectWithSession(SrtpProfile profile, const Bytes& key_and_salt, bool rtcp,
+                           Bytes* plain) const;
+  void CheckGcmRtp(SrtpProfile profile) const;
+  void CheckGcmRtcp(SrtpProfile profile) const;
+};
+
+Bytes SrtpKatTest::ProtectWithSession(SrtpProfile profile, const Bytes& key_and_salt, bool rtcp,
+                                      Bytes* plain) const {
+  Result<std::unique_ptr<SrtpSession>> s = GetParam().create(profile, key_and_salt, Dir::kOutbound);
   EXPECT_TRUE(s.ok());
   size_t len = 0;
   Bytes p = rtcp ? srtp_test::MakeRtcp(kSsrc, &len) : srtp_test::MakeRtp(kSeq, kSsrc, 77, &len);
@@ -111,7 +121,7 @@ Bytes ProtectWithSession(SrtpProfile profile, const Bytes& key_and_salt, bool rt
   return p;
 }
 
-TEST(SrtpKatTest, AesCm128HmacSha1_80Rtp) {
+TEST_P(SrtpKatTest, AesCm128HmacSha1_80Rtp) {
   const SrtpProfile profile = SrtpProfile::kAes128CmHmacSha1_80;
   const Bytes master = srtp_test::TestKey(profile, 0x21);
   const Bytes mkey(master.begin(), master.begin() + 16);
@@ -138,7 +148,7 @@ TEST(SrtpKatTest, AesCm128HmacSha1_80Rtp) {
   EXPECT_EQ(got, expected);
 }
 
-TEST(SrtpKatTest, AesCm128HmacSha1_80Rtcp) {
+TEST_P(SrtpKatTest, AesCm128HmacSha1_80Rtcp) {
   const SrtpProfile profile = SrtpProfile::kAes128CmHmacSha1_80;
   const Bytes master = srtp_test::TestKey(profile, 0x42);
   const Bytes mkey(master.begin(), master.begin() + 16);
@@ -170,7 +180,7 @@ TEST(SrtpKatTest, AesCm128HmacSha1_80Rtcp) {
   EXPECT_EQ(got, expected);
 }
 
-void CheckGcmRtp(SrtpProfile profile) {
+void SrtpKatTest::CheckGcmRtp(SrtpProfile profile) const {
   const size_t key_len = SrtpMasterKeyLength(profile);
   const Bytes master = srtp_test::TestKey(profile, 0x63);
   const Bytes mkey(master.begin(), master.begin() + static_cast<long>(key_len));
@@ -193,8 +203,74 @@ void CheckGcmRtp(SrtpProfile profile) {
   EXPECT_EQ(got, expected);
 }
 
-TEST(SrtpKatTest, AeadAes128GcmRtp) { CheckGcmRtp(SrtpProfile::kAeadAes128Gcm); }
-TEST(SrtpKatTest, AeadAes256GcmRtp) { CheckGcmRtp(SrtpProfile::kAeadAes256Gcm); }
+void SrtpKatTest::CheckGcmRtcp(SrtpProfile profile) const {
+  const size_t key_len = SrtpMasterKeyLength(profile);
+  const Bytes master = srtp_test::TestKey(profile, 0x17);
+  const Bytes mkey(master.begin(), master.begin() + static_cast<long>(key_len));
+  const Bytes msalt(master.begin() + static_cast<long>(key_len), master.end());
+  Bytes plain;
+  const Bytes got = ProtectWithSession(profile, master, /*rtcp=*/true, &plain);
+  ASSERT_EQ(got.size(), plain.size() + 20);
+
+  const Bytes ke = DeriveKey(mkey, msalt, 0x03, key_len);
+  const Bytes ks = DeriveKey(mkey, msalt, 0x05, 12);
+  const Bytes esrtcp(got.end() - 4, got.end());  // RFC 7714 §17: the ESRTCP word comes last
+  ASSERT_EQ(esrtcp[0] & 0x80, 0x80);
+  // §9.1: IV = (00 00 || SSRC || 00 00 || 0 || index) XOR salt.
+  Bytes iv(12, 0);
+  for (int b = 0; b < 4; ++b) iv[2 + b] = static_cast<uint8_t>(kSsrc >> (24 - 8 * b));
+  iv[8] = esrtcp[0] & 0x7F;
+  iv[9] = esrtcp[1];
+  iv[10] = esrtcp[2];
+  iv[11] = esrtcp[3];
+  for (size_t i = 0; i < 12; ++i) iv[i] ^= ks[i];
+  Bytes aad(plain.begin(), plain.begin() + 8);  // §9.2: first 8 bytes || ESRTCP word
+  aad.insert(aad.end(), esrtcp.begin(), esrtcp.end());
+  Bytes expected(plain.begin(), plain.begin() + 8);
+  const Bytes sealed = AesGcmSeal(ke, iv, aad, Bytes(plain.begin() + 8, plain.end()));
+  expected.insert(expected.end(), sealed.begin(), sealed.end());
+  expected.insert(expected.end(), esrtcp.begin(), esrtcp.end());
+  EXPECT_EQ(got, expected);
+}
+
+TEST_P(SrtpKatTest, AeadAes128GcmRtp) { CheckGcmRtp(SrtpProfile::kAeadAes128Gcm); }
+TEST_P(SrtpKatTest, AeadAes256GcmRtp) { CheckGcmRtp(SrtpProfile::kAeadAes256Gcm); }
+TEST_P(SrtpKatTest, AeadAes128GcmRtcp) { CheckGcmRtcp(SrtpProfile::kAeadAes128Gcm); }
+TEST_P(SrtpKatTest, AeadAes256GcmRtcp) { CheckGcmRtcp(SrtpProfile::kAeadAes256Gcm); }
+
+// RFC 3711 §3.4: E = 0 marks an SRTCP packet that is authenticated but not
+// encrypted. The EVP receiver accepts it (libsrtp refuses it as a policy
+// mismatch, so this one is EVP-only).
+TEST(SrtpKatEvpTest, AesCmUnencryptedSrtcpIsAccepted) {
+  const SrtpProfile profile = SrtpProfile::kAes128CmHmacSha1_80;
+  const Bytes master = srtp_test::TestKey(profile, 0x42);
+  const Bytes mkey(master.begin(), master.begin() + 16);
+  const Bytes msalt(master.begin() + 16, master.end());
+  const Bytes ka = DeriveKey(mkey, msalt, 0x04, 20);
+  size_t len = 0;
+  Bytes plain = srtp_test::MakeRtcp(kSsrc, &len);
+  plain.resize(len);
+  Bytes wire = plain;
+  wire.insert(wire.end(), {0x00, 0x00, 0x00, 0x05});  // E = 0, index 5
+  const Bytes tag = HmacSha1_80(ka, wire);
+  wire.insert(wire.end(), tag.begin(), tag.end());
+
+  Result<std::unique_ptr<SrtpSession>> in = SrtpSession::Create(profile, master, Dir::kInbound);
+  ASSERT_TRUE(in.ok());
+  Bytes bad = wire;
+  bad[12] ^= 0x01;  // the clear payload is authenticated
+  size_t bad_len = bad.size();
+  EXPECT_EQ((*in)->UnprotectRtcp(bad, &bad_len).code(), "srtp_auth_failed");
+  size_t wire_len = wire.size();
+  ASSERT_TRUE((*in)->UnprotectRtcp(wire, &wire_len).ok());
+  wire.resize(wire_len);
+  EXPECT_EQ(wire, plain);
+}
+
+INSTANTIATE_TEST_SUITE_P(BothImpls, SrtpKatTest, testing::ValuesIn(srtp_test::kImpls),
+                         [](const testing::TestParamInfo<srtp_test::SrtpImpl>& info) {
+                           return std::string(info.param.name);
+                         });
 
 }  // namespace
 }  // namespace aegis::rtc

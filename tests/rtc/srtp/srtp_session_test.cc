@@ -1,7 +1,9 @@
-// SrtpSession behaviour for every profile: round trips with the documented
-// overhead, tamper/replay/wrong-key rejection (MX-05), retransmission on the
-// sending side, and every truncation of a protected packet rejected without
-// a crash (SECURITY-CHECKS §1.4, libsrtp SRTCP length underflow).
+// SrtpSession behaviour for every profile, on the EVP implementation and on
+// the libsrtp2 oracle alike: round trips with the documented overhead,
+// tamper/replay/wrong-key rejection (MX-05), replay-window edges, per-SSRC
+// state, retransmission on the sending side, and every truncation of a
+// protected packet rejected without a crash (SECURITY-CHECKS §1.4, libsrtp
+// SRTCP length underflow).
 #include "rtc/srtp/srtp_session.h"
 
 #include <gtest/gtest.h>
@@ -18,35 +20,48 @@ namespace {
 
 using srtp_test::MakeRtcp;
 using srtp_test::MakeRtp;
+using srtp_test::SrtpImpl;
 using srtp_test::TestKey;
 using Dir = SrtpSession::Direction;
 
-std::unique_ptr<SrtpSession> MustCreate(SrtpProfile profile, Dir dir, uint8_t seed = 0) {
-  const std::vector<uint8_t> key = TestKey(profile, seed);
-  Result<std::unique_ptr<SrtpSession>> s = SrtpSession::Create(profile, key, dir);
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
-  return s.ok() ? std::move(s).value() : nullptr;
-}
+// Every test runs against the product's EVP implementation and against the
+// libsrtp2 oracle, for every profile: the two must behave the same.
+struct ImplAndProfile {
+  SrtpImpl impl;
+  SrtpProfile profile;
+};
 
-std::string ProfileName(const testing::TestParamInfo<SrtpProfile>& info) {
-  switch (info.param) {
-    case SrtpProfile::kAes128CmHmacSha1_80:
-      return "AesCm128HmacSha1_80";
-    case SrtpProfile::kAeadAes128Gcm:
-      return "AeadAes128Gcm";
-    case SrtpProfile::kAeadAes256Gcm:
-      return "AeadAes256Gcm";
+std::vector<ImplAndProfile> AllCombinations() {
+  std::vector<ImplAndProfile> all;
+  for (const SrtpImpl& impl : srtp_test::kImpls) {
+    for (SrtpProfile profile : srtp_test::kProfiles) all.push_back({impl, profile});
   }
-  return "unknown";
+  return all;
 }
 
-class SrtpSessionTest : public testing::TestWithParam<SrtpProfile> {
+std::string ParamName(const testing::TestParamInfo<ImplAndProfile>& info) {
+  return std::string(info.param.impl.name) + "_" + srtp_test::ProfileName(info.param.profile);
+}
+
+class SrtpSessionTest : public testing::TestWithParam<ImplAndProfile> {
  protected:
   void SetUp() override {
-    out_ = MustCreate(GetParam(), Dir::kOutbound);
-    in_ = MustCreate(GetParam(), Dir::kInbound);
+    out_ = MustCreate(profile(), Dir::kOutbound);
+    in_ = MustCreate(profile(), Dir::kInbound);
     ASSERT_NE(out_, nullptr);
     ASSERT_NE(in_, nullptr);
+  }
+
+  SrtpProfile profile() const { return GetParam().profile; }
+  Result<std::unique_ptr<SrtpSession>> Create(SrtpProfile profile, std::span<const uint8_t> key,
+                                              Dir dir) const {
+    return GetParam().impl.create(profile, key, dir);
+  }
+  std::unique_ptr<SrtpSession> MustCreate(SrtpProfile profile, Dir dir, uint8_t seed = 0) const {
+    const std::vector<uint8_t> key = TestKey(profile, seed);
+    Result<std::unique_ptr<SrtpSession>> s = Create(profile, key, dir);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(s).value() : nullptr;
   }
 
   // A protected RTP packet, trimmed to its exact length.
@@ -64,6 +79,12 @@ class SrtpSessionTest : public testing::TestWithParam<SrtpProfile> {
     EXPECT_TRUE(out_->ProtectRtcp(p, &len).ok());
     p.resize(len);
     return p;
+  }
+  // Unprotects a copy of `packet`; the Status code ("" when accepted).
+  std::string UnprotectRtpCode(const std::vector<uint8_t>& packet) {
+    std::vector<uint8_t> copy = packet;
+    size_t len = copy.size();
+    return in_->UnprotectRtp(copy, &len).code();
   }
 
   std::unique_ptr<SrtpSession> out_;
@@ -86,16 +107,16 @@ TEST(SrtpProfileTest, KeyAndSaltLengths) {
 }
 
 TEST_P(SrtpSessionTest, RejectsWrongKeyLength) {
-  std::vector<uint8_t> key = TestKey(GetParam());
+  std::vector<uint8_t> key = TestKey(profile());
   key.pop_back();
-  Result<std::unique_ptr<SrtpSession>> s = SrtpSession::Create(GetParam(), key, Dir::kInbound);
+  Result<std::unique_ptr<SrtpSession>> s = Create(profile(), key, Dir::kInbound);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), "srtp_init");
   key.resize(key.size() + 2);
-  s = SrtpSession::Create(GetParam(), key, Dir::kOutbound);
+  s = Create(profile(), key, Dir::kOutbound);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), "srtp_init");
-  EXPECT_FALSE(SrtpSession::Create(GetParam(), {}, Dir::kOutbound).ok());
+  EXPECT_FALSE(Create(profile(), {}, Dir::kOutbound).ok());
 }
 
 TEST_P(SrtpSessionTest, RtpRoundTrip) {
@@ -105,7 +126,7 @@ TEST_P(SrtpSessionTest, RtpRoundTrip) {
     std::vector<uint8_t> p = MakeRtp(seq, 0xCAFEBABE, payload, &len);
     const std::vector<uint8_t> plain(p.begin(), p.begin() + static_cast<long>(len));
     ASSERT_TRUE(out_->ProtectRtp(p, &len).ok());
-    EXPECT_EQ(len, plain.size() + SrtpRtpOverhead(GetParam()));
+    EXPECT_EQ(len, plain.size() + SrtpRtpOverhead(profile()));
     EXPECT_EQ(0, std::memcmp(p.data(), plain.data(), 12)) << "header stays clear";
     if (payload >= 16) {
       EXPECT_NE(0, std::memcmp(p.data() + 12, plain.data() + 12, payload)) << "payload encrypted";
@@ -138,11 +159,11 @@ TEST_P(SrtpSessionTest, RtcpRoundTrip) {
     std::vector<uint8_t> p = MakeRtcp(0x01020304, &len);
     const std::vector<uint8_t> plain(p.begin(), p.begin() + static_cast<long>(len));
     ASSERT_TRUE(out_->ProtectRtcp(p, &len).ok());
-    EXPECT_EQ(len, plain.size() + SrtpRtcpOverhead(GetParam()));
+    EXPECT_EQ(len, plain.size() + SrtpRtcpOverhead(profile()));
     EXPECT_EQ(0, std::memcmp(p.data(), plain.data(), 8)) << "first header and SSRC stay clear";
     EXPECT_NE(0, std::memcmp(p.data() + 8, plain.data() + 8, plain.size() - 8));
     // RFC 3711 §3.4 puts E||index before the tag; RFC 7714 §17 puts it after.
-    const size_t e_at = GetParam() == SrtpProfile::kAes128CmHmacSha1_80 ? plain.size() : len - 4;
+    const size_t e_at = profile() == SrtpProfile::kAes128CmHmacSha1_80 ? plain.size() : len - 4;
     EXPECT_EQ(p[e_at] & 0x80, 0x80) << "E flag set";
     ASSERT_TRUE(in_->UnprotectRtcp(p, &len).ok());
     ASSERT_EQ(len, plain.size());
@@ -157,7 +178,7 @@ TEST_P(SrtpSessionTest, MinimalRtcpRoundTrip) {
   size_t len = p.size();
   p.resize(len + SrtpSession::kMaxRtcpOverhead);
   ASSERT_TRUE(out_->ProtectRtcp(p, &len).ok());
-  EXPECT_EQ(len, 8 + SrtpRtcpOverhead(GetParam()));
+  EXPECT_EQ(len, 8 + SrtpRtcpOverhead(profile()));
   ASSERT_TRUE(in_->UnprotectRtcp(p, &len).ok());
   ASSERT_EQ(len, 8u);
   EXPECT_EQ(0, std::memcmp(p.data(), plain.data(), 8));
@@ -271,7 +292,7 @@ TEST_P(SrtpSessionTest, IndependentSsrcsOnOneSession) {
 }
 
 TEST_P(SrtpSessionTest, WrongKeyFailsAuth) {
-  std::unique_ptr<SrtpSession> other = MustCreate(GetParam(), Dir::kInbound, /*seed=*/9);
+  std::unique_ptr<SrtpSession> other = MustCreate(profile(), Dir::kInbound, /*seed=*/9);
   ASSERT_NE(other, nullptr);
   std::vector<uint8_t> rtp = ProtectedRtp(3);
   size_t len = rtp.size();
@@ -282,7 +303,7 @@ TEST_P(SrtpSessionTest, WrongKeyFailsAuth) {
 }
 
 TEST_P(SrtpSessionTest, OtherProfileFailsAuth) {
-  const SrtpProfile other_profile = GetParam() == SrtpProfile::kAeadAes128Gcm
+  const SrtpProfile other_profile = profile() == SrtpProfile::kAeadAes128Gcm
                                         ? SrtpProfile::kAeadAes256Gcm
                                         : SrtpProfile::kAeadAes128Gcm;
   std::unique_ptr<SrtpSession> other = MustCreate(other_profile, Dir::kInbound);
@@ -301,7 +322,7 @@ TEST_P(SrtpSessionTest, EveryTruncatedRtpIsRejected) {
     const Status s = in_->UnprotectRtp(cut, &len);
     EXPECT_FALSE(s.ok()) << n;
     EXPECT_EQ(len, n);
-    if (n < 12 + SrtpTagLength(GetParam())) {
+    if (n < 12 + SrtpTagLength(profile())) {
       EXPECT_EQ(s.code(), "srtp_bad_length") << n;
     }
   }
@@ -318,7 +339,7 @@ TEST_P(SrtpSessionTest, EveryTruncatedRtcpIsRejected) {
     const Status s = in_->UnprotectRtcp(cut, &len);
     EXPECT_FALSE(s.ok()) << n;
     EXPECT_EQ(len, n);
-    if (n < 8 + SrtpRtcpOverhead(GetParam())) {
+    if (n < 8 + SrtpRtcpOverhead(profile())) {
       EXPECT_EQ(s.code(), "srtp_bad_length") << n;
     }
   }
@@ -355,17 +376,17 @@ TEST_P(SrtpSessionTest, ProtectNeedsRoomForTrailer) {
   size_t len = 0;
   std::vector<uint8_t> p = MakeRtp(1, 2, 50, &len);
   const size_t plain = len;
-  p.resize(plain + SrtpRtpOverhead(GetParam()) - 1);
+  p.resize(plain + SrtpRtpOverhead(profile()) - 1);
   EXPECT_EQ(out_->ProtectRtp(p, &len).code(), "srtp_no_room");
   EXPECT_EQ(len, plain);
-  p.resize(plain + SrtpRtpOverhead(GetParam()));  // exactly enough
+  p.resize(plain + SrtpRtpOverhead(profile()));  // exactly enough
   EXPECT_TRUE(out_->ProtectRtp(p, &len).ok());
 
   std::vector<uint8_t> r = MakeRtcp(2, &len);
   const size_t rplain = len;
-  r.resize(rplain + SrtpRtcpOverhead(GetParam()) - 1);
+  r.resize(rplain + SrtpRtcpOverhead(profile()) - 1);
   EXPECT_EQ(out_->ProtectRtcp(r, &len).code(), "srtp_no_room");
-  r.resize(rplain + SrtpRtcpOverhead(GetParam()));
+  r.resize(rplain + SrtpRtcpOverhead(profile()));
   EXPECT_TRUE(out_->ProtectRtcp(r, &len).ok());
 }
 
@@ -398,13 +419,96 @@ TEST_P(SrtpSessionTest, DirectionIsFixedAtCreation) {
   EXPECT_EQ(out_->UnprotectRtcp(p, &len).code(), "srtp_wrong_direction");
   EXPECT_EQ(in_->direction(), Dir::kInbound);
   EXPECT_EQ(out_->direction(), Dir::kOutbound);
-  EXPECT_EQ(out_->profile(), GetParam());
+  EXPECT_EQ(out_->profile(), profile());
 }
 
-INSTANTIATE_TEST_SUITE_P(AllProfiles, SrtpSessionTest,
-                         testing::Values(SrtpProfile::kAes128CmHmacSha1_80,
-                                         SrtpProfile::kAeadAes128Gcm, SrtpProfile::kAeadAes256Gcm),
-                         ProfileName);
+// RFC 3711 §3.3.2 window edges: the newest index and the 1023 before it are
+// in the window, the 1024th behind is too old; a duplicate anywhere is a
+// replay; a far jump ahead moves the window with it.
+TEST_P(SrtpSessionTest, ReplayWindowEdges) {
+  std::vector<std::vector<uint8_t>> packets(2100);
+  for (uint16_t seq = 0; seq < packets.size(); ++seq) packets[seq] = ProtectedRtp(seq, 0x42, 8);
+  EXPECT_EQ(UnprotectRtpCode(packets[2000]), "");
+  EXPECT_EQ(UnprotectRtpCode(packets[2000]), "srtp_replay") << "duplicate of the newest";
+  EXPECT_EQ(UnprotectRtpCode(packets[2000 - 1023]), "") << "oldest index in the window";
+  EXPECT_EQ(UnprotectRtpCode(packets[2000 - 1024]), "srtp_replay") << "one behind the window";
+  EXPECT_EQ(UnprotectRtpCode(packets[1999]), "") << "in-window, out of order";
+  EXPECT_EQ(UnprotectRtpCode(packets[1999]), "srtp_replay");
+  EXPECT_EQ(UnprotectRtpCode(packets[2050]), "") << "ahead by 50";
+  EXPECT_EQ(UnprotectRtpCode(packets[2001]), "") << "skipped index filled in later";
+  EXPECT_EQ(UnprotectRtpCode(packets[1500]), "") << "still inside after the window moved";
+  EXPECT_EQ(UnprotectRtpCode(packets[1026]), "srtp_replay") << "fell out when the window moved";
+
+  // Far jump ahead (less than half the sequence space, so the same ROC).
+  const std::vector<uint8_t> far = ProtectedRtp(2050 + 30000, 0x42, 8);
+  EXPECT_EQ(UnprotectRtpCode(far), "");
+  EXPECT_EQ(UnprotectRtpCode(packets[2099]), "srtp_replay") << "now 29951 behind";
+  EXPECT_EQ(UnprotectRtpCode(far), "srtp_replay");
+}
+
+TEST_P(SrtpSessionTest, RejectedPacketsDoNotMoveTheWindow) {
+  const std::vector<uint8_t> old_packet = ProtectedRtp(10, 0x43, 8);
+  std::vector<uint8_t> forged = ProtectedRtp(5000, 0x43, 8);
+  forged.back() ^= 0x01;  // bad tag on a packet far ahead
+  EXPECT_EQ(UnprotectRtpCode(forged), "srtp_auth_failed");
+  EXPECT_EQ(UnprotectRtpCode(old_packet), "") << "the forged packet did not advance the window";
+}
+
+TEST_P(SrtpSessionTest, RtcpReplayAndReordering) {
+  std::vector<std::vector<uint8_t>> packets;
+  for (int i = 0; i < 200; ++i) packets.push_back(ProtectedRtcp(0x5151));
+  auto unprotect = [&](size_t i) {
+    std::vector<uint8_t> copy = packets[i];
+    size_t len = copy.size();
+    return std::string(in_->UnprotectRtcp(copy, &len).code());
+  };
+  EXPECT_EQ(unprotect(150), "");
+  EXPECT_EQ(unprotect(150), "srtp_replay");
+  EXPECT_EQ(unprotect(149), "") << "out of order inside the window";
+  EXPECT_EQ(unprotect(100), "");
+  EXPECT_EQ(unprotect(199), "");
+  EXPECT_EQ(unprotect(0), "srtp_replay") << "older than the 128-index window";
+  EXPECT_EQ(unprotect(199), "srtp_replay");
+}
+
+TEST_P(SrtpSessionTest, RtcpIndexIsPerSsrcAndStartsAtOne) {
+  // E flag + 31-bit index: before the tag (RFC 3711 §3.4) or last (RFC 7714 §17).
+  const size_t e_offset = profile() == SrtpProfile::kAes128CmHmacSha1_80 ? 14 : 4;
+  auto esrtcp_word = [&](const std::vector<uint8_t>& p) {
+    const uint8_t* e = p.data() + p.size() - e_offset;
+    return (uint32_t{e[0]} << 24) | (uint32_t{e[1]} << 16) | (uint32_t{e[2]} << 8) | e[3];
+  };
+  EXPECT_EQ(esrtcp_word(ProtectedRtcp(7)), 0x80000001u);
+  EXPECT_EQ(esrtcp_word(ProtectedRtcp(8)), 0x80000001u);
+  EXPECT_EQ(esrtcp_word(ProtectedRtcp(7)), 0x80000002u);
+  EXPECT_EQ(esrtcp_word(ProtectedRtcp(7)), 0x80000003u);
+  EXPECT_EQ(esrtcp_word(ProtectedRtcp(8)), 0x80000002u);
+}
+
+// More SSRCs than the EVP table reserves: every stream keeps its own state.
+TEST_P(SrtpSessionTest, ManySsrcsKeepTheirOwnState) {
+  for (int round = 0; round < 3; ++round) {
+    for (uint32_t ssrc = 1; ssrc <= 40; ++ssrc) {
+      const uint16_t seq = static_cast<uint16_t>(65534 + round);  // wraps: ROC 0 -> 1
+      EXPECT_EQ(UnprotectRtpCode(ProtectedRtp(seq, ssrc * 7919, 16)), "") << ssrc << " " << round;
+    }
+  }
+  for (uint32_t ssrc = 1; ssrc <= 40; ++ssrc) {
+    EXPECT_EQ(UnprotectRtpCode(ProtectedRtp(0, ssrc * 7919, 16)), "srtp_replay") << ssrc;
+  }
+}
+
+TEST_P(SrtpSessionTest, SenderRefusesIndexBehindItsWindow) {
+  EXPECT_FALSE(ProtectedRtp(3000, 0x44).empty());
+  size_t len = 0;
+  std::vector<uint8_t> p = MakeRtp(3000 - 1023, 0x44, 10, &len);
+  EXPECT_TRUE(out_->ProtectRtp(p, &len).ok()) << "retransmission inside the window";
+  p = MakeRtp(3000 - 1024, 0x44, 10, &len);
+  EXPECT_EQ(out_->ProtectRtp(p, &len).code(), "srtp_replay");
+}
+
+INSTANTIATE_TEST_SUITE_P(AllImplsAndProfiles, SrtpSessionTest, testing::ValuesIn(AllCombinations()),
+                         ParamName);
 
 }  // namespace
 }  // namespace aegis::rtc

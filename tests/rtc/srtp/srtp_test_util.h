@@ -1,14 +1,58 @@
-// Shared fixtures for the SRTP tests: fixed keys and small valid RTP/RTCP
-// packets built into buffers with room for the SRTP trailer.
+// Shared fixtures for the SRTP tests: fixed keys, small valid RTP/RTCP
+// packets built into buffers with room for the SRTP trailer, and the two
+// implementations under test (the product's EVP one via SrtpSession::Create
+// and the libsrtp2 oracle).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
 #include <vector>
 
+#include "rtc/srtp/libsrtp_session.h"
 #include "rtc/srtp/srtp_session.h"
 
 namespace aegis::rtc::srtp_test {
+
+using SrtpFactory = Result<std::unique_ptr<SrtpSession>> (*)(SrtpProfile, std::span<const uint8_t>,
+                                                             SrtpSession::Direction);
+struct SrtpImpl {
+  const char* name;
+  SrtpFactory create;
+};
+inline constexpr SrtpImpl kEvp{"Evp", &SrtpSession::Create};
+inline constexpr SrtpImpl kLibsrtp{"Libsrtp", &CreateLibSrtpSession};
+inline constexpr std::array<SrtpImpl, 2> kImpls = {kEvp, kLibsrtp};
+inline constexpr std::array<SrtpProfile, 3> kProfiles = {
+    SrtpProfile::kAes128CmHmacSha1_80, SrtpProfile::kAeadAes128Gcm, SrtpProfile::kAeadAes256Gcm};
+
+inline std::string ProfileName(SrtpProfile profile) {
+  switch (profile) {
+    case SrtpProfile::kAes128CmHmacSha1_80:
+      return "AesCm128HmacSha1_80";
+    case SrtpProfile::kAeadAes128Gcm:
+      return "AeadAes128Gcm";
+    case SrtpProfile::kAeadAes256Gcm:
+      return "AeadAes256Gcm";
+  }
+  return "unknown";
+}
+
+// "8040f17b 8041..." -> bytes; whitespace is ignored.
+inline std::vector<uint8_t> FromHex(const std::string& text) {
+  std::string digits;
+  for (char c : text) {
+    if (c != ' ' && c != '\n') digits.push_back(c);
+  }
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i + 1 < digits.size(); i += 2) {
+    out.push_back(static_cast<uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
+  }
+  return out;
+}
 
 // Deterministic key||salt of the profile's length, varied by `seed`.
 inline std::vector<uint8_t> TestKey(SrtpProfile profile, uint8_t seed = 0) {
