@@ -12,15 +12,15 @@ FUZZ_SECONDS ?= 30
 BUILD_PKGS := g++ cmake ninja-build pkg-config ccache make git openssl curl sqlite3 \
   libssl-dev libsqlite3-dev zlib1g-dev libboost-dev nlohmann-json3-dev \
   libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev libsrtp2-dev \
-  libusrsctp-dev
+  libusrsctp-dev libbenchmark-dev
 # Extra packages the test suites need (fuzzing with clang/libFuzzer, node for interop tests,
 # chromium for the browser end-to-end test).
-TEST_PKGS := clang libclang-rt-14-dev libfuzzer-14-dev iproute2 procps chromium
+TEST_PKGS := clang libclang-rt-14-dev libfuzzer-14-dev iproute2 procps chromium janus
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -y -qq -o=Dpkg::Use-Pty=0
 
-.PHONY: all deps test-deps build web build-asan run test unit e2e fuzz-build fuzz-smoke format clean
+.PHONY: all deps test-deps build web build-asan run test unit e2e fuzz-build fuzz-smoke format clean bench
 
 all: build
 
@@ -103,6 +103,12 @@ fuzz-smoke: fuzz-build
 	  fi; \
 	  grep -E "^stat::(number_of_executed_units|peak_rss_mb)" $$log | tr '\n' ' '; echo; \
 	done
+
+# Aegis vs Janus with aegis-bench (servers pinned to CPU 0, generator to CPU 1, A/B alternated);
+# writes docs/PERFORMANCE.md. Needs the janus package (apt-get install janus) and root for the
+# network namespace; ROUNDS, DURATION, SCENARIOS tune it (bench/run_bench.sh).
+bench: test-deps build
+	BUILD=$(BUILD) bash bench/run_bench.sh
 
 format:
 	@find src apps tests fuzz bench -name '*.cc' -o -name '*.h' 2>/dev/null | xargs -r clang-format -i
