@@ -219,6 +219,7 @@ int RunDaemon(const DaemonFlags& flags) {
   signal_options.max_users_per_room = static_cast<size_t>(config.signal.max_users_per_room);
   signal_options.usersig_clock_skew_s = config.usersig.clock_skew_s;
   signal_options.show_audience = config.room.show_audience;
+  signal_options.max_room_message_bytes = static_cast<size_t>(config.room.max_message_bytes);
   signal::SignalServer signalling(signal_options, *store, rooms, clock,
                                   [&server](std::function<void()> fn) {
                                     // Worker events: the server exists before any transport.
@@ -243,6 +244,8 @@ int RunDaemon(const DaemonFlags& flags) {
     const int64_t tcp_base =
         config.media.tcp_port_base > 0 ? config.media.tcp_port_base : config.media.udp_port_base;
     wo.tcp_port = static_cast<uint16_t>(tcp_base + static_cast<int64_t>(i));
+    wo.data_channels.max_message_bytes = static_cast<size_t>(config.room.max_message_bytes);
+    wo.data_channels.max_messages_per_s = config.room.max_messages_per_s;
     auto w = sfu::Worker::Start(wo, &signalling);
     if (!w.ok()) {
       return Fail("cannot start media worker " + std::to_string(i) + ": " + w.status().ToString());
@@ -270,6 +273,16 @@ int RunDaemon(const DaemonFlags& flags) {
                   static_cast<double>(c.dropped.load(std::memory_order_relaxed)));
       metrics.Set("aegis_media_transports", labels,
                   static_cast<double>(c.transports.load(std::memory_order_relaxed)));
+      metrics.Set("aegis_media_nack_received_total", labels,
+                  static_cast<double>(c.nack_in.load(std::memory_order_relaxed)));
+      metrics.Set("aegis_media_retransmitted_total", labels,
+                  static_cast<double>(c.retransmitted.load(std::memory_order_relaxed)));
+      metrics.Set("aegis_media_nack_sent_total", labels,
+                  static_cast<double>(c.nack_out.load(std::memory_order_relaxed)));
+      metrics.Set("aegis_media_rtx_received_total", labels,
+                  static_cast<double>(c.rtx_in.load(std::memory_order_relaxed)));
+      metrics.Set("aegis_media_duplicates_total", labels,
+                  static_cast<double>(c.duplicates.load(std::memory_order_relaxed)));
     }
     metrics.Set("aegis_signal_sessions", {}, static_cast<double>(signalling.session_count()));
     metrics.Set("aegis_rooms", {}, static_cast<double>(rooms.room_count()));

@@ -57,6 +57,16 @@ void DescribeDaemonMetrics(ops::Metrics& metrics) {
   metrics.Describe("aegis_media_dropped_total", "counter",
                    "Datagrams a media worker dropped (unclassifiable, unknown tuple or SSRC).");
   metrics.Describe("aegis_media_transports", "gauge", "Peer connections on each media worker.");
+  metrics.Describe("aegis_media_nack_received_total", "counter",
+                   "Sequence numbers subscribers NACKed (docs/MEDIA.md, loss recovery).");
+  metrics.Describe("aegis_media_retransmitted_total", "counter",
+                   "Repairs sent to subscribers from the packet history.");
+  metrics.Describe("aegis_media_nack_sent_total", "counter",
+                   "Sequence numbers the worker NACKed to publishers.");
+  metrics.Describe("aegis_media_rtx_received_total", "counter",
+                   "RTX repairs received from publishers.");
+  metrics.Describe("aegis_media_duplicates_total", "counter",
+                   "Packets received twice and forwarded once.");
   metrics.Describe("aegis_signal_sessions", "gauge", "Signalling sessions (connected or joined).");
   metrics.Describe("aegis_rooms", "gauge", "Live rooms on this node.");
   metrics.Set("aegis_build_info", {{"version", AEGIS_VERSION}}, 1);

@@ -220,6 +220,15 @@ const std::vector<Binding>& Bindings() {
            "events like anchors. false (the live-streaming default): they are hidden and only "
            "their number is shared (audience-count event, audienceCount in the join reply).",
            [](Config& c) { return &c.room.show_audience; }),
+      Int(
+          "room", "max_message_bytes",
+          "Largest room message payload (client.sendMessage) in bytes; larger ones are refused "
+          "with message_too_large.",
+          [](Config& c) { return &c.room.max_message_bytes; }, 1, 65536),
+      Float("room", "max_messages_per_s",
+            "Room messages one user may send per second (also the burst); beyond it messages "
+            "are refused with message_rate_limited.",
+            [](Config& c) { return &c.room.max_messages_per_s; }),
       Str("web", "root",
           "Directory holding the built web files: /sdk/ is served from <root>/sdk and /demo/ "
           "from <root>/demo (relative paths are relative to the working directory).",

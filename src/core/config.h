@@ -68,7 +68,9 @@ struct Config {
     int64_t max_users_per_room = 50;
   } signal;
   struct Room {
-    bool show_audience = false;  // audience in user lists / joined-left events
+    bool show_audience = false;         // audience in user lists / joined-left events
+    int64_t max_message_bytes = 16384;  // room message payload cap (data channels)
+    double max_messages_per_s = 30;     // room messages per user per second (and burst)
   } room;
   struct Web {
     std::string root = "web/dist";

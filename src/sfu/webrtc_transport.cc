@@ -206,8 +206,16 @@ void WebRtcTransport::OnDtlsFailed(const std::string& reason) {
   SetState(TransportState::kFailed, "DTLS: " + reason);
 }
 
-void WebRtcTransport::OnDtlsApplicationData(std::span<const uint8_t> /*data*/) {
-  // SCTP data channels arrive with the media-quality issue (usrsctp).
+void WebRtcTransport::OnDtlsApplicationData(std::span<const uint8_t> data) {
+  // SCTP of the data channels; the worker's DataChannelRouter terminates it.
+  if (listener_ != nullptr) listener_->OnTransportApplicationData(*this, data);
+}
+
+Status WebRtcTransport::SendApplicationData(std::span<const uint8_t> data) {
+  if (state_ != TransportState::kConnected || !selected_) {
+    return Status::Error("dtls_state", "The transport is not connected.");
+  }
+  return dtls_->SendApplicationData(data);
 }
 
 void WebRtcTransport::OnDtlsClosed() { SetState(TransportState::kClosed, "DTLS close_notify"); }

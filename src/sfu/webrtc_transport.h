@@ -50,6 +50,10 @@ class WebRtcTransport final : public rtc::IceLiteServer::Listener,
     // Decrypted, validated RTCP compound; valid during the call only.
     virtual void OnTransportRtcp(WebRtcTransport& transport, std::span<const uint8_t> compound,
                                  int64_t now_ms) = 0;
+    // DTLS application data (SCTP packets of the data channels); valid during
+    // the call only.
+    virtual void OnTransportApplicationData(WebRtcTransport& /*transport*/,
+                                            std::span<const uint8_t> /*data*/) {}
   };
 
   struct Stats {
@@ -93,6 +97,10 @@ class WebRtcTransport final : public rtc::IceLiteServer::Listener,
   void SendRtp(Build&& build);
   template <typename Build>
   void SendRtcp(Build&& build);
+
+  // One SCTP packet as DTLS application data to the selected tuple. Error
+  // codes: dtls_state (not connected), dtls_send.
+  Status SendApplicationData(std::span<const uint8_t> data);
 
   // DTLS retransmission and consent freshness (RFC 7675).
   void OnTimer(int64_t now_ms);

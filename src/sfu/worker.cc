@@ -19,10 +19,12 @@
 #include "rtc/rtp/rtcp_feedback.h"
 #include "rtc/rtp/rtcp_nack.h"
 #include "rtc/rtp/rtcp_packet.h"
+#include "rtc/rtp/rtcp_remb.h"
 #include "rtc/rtp/rtcp_report.h"
 #include "rtc/stun/stun_message.h"
 #include "sfu/nack_generator.h"
 #include "sfu/packet_history.h"
+#include "sfu/simulcast_rewriter.h"
 #include "sfu/tcp_server.h"
 #include "sfu/twcc_recorder.h"
 
@@ -44,8 +46,17 @@ constexpr size_t kMaxRepairsPerNack = 64;
 constexpr size_t kMaxNackSeqsPerTick = 64;
 // Transport-cc feedback to publishers (libwebrtc receivers send every 50-250 ms).
 constexpr int64_t kTwccFeedbackIntervalMs = 100;
-
-constexpr int16_t SeqDiff(uint16_t a, uint16_t b) { return static_cast<int16_t>(a - b); }
+// Simulcast: a layer without a packet for this long is not chosen; the
+// incoming bitrate per layer is measured over windows of this length.
+constexpr int64_t kLayerActiveMs = 1000;
+constexpr int64_t kLayerRateWindowMs = 1000;
+// A subscriber's REMB older than this no longer limits its layer choice.
+constexpr int64_t kRembValidMs = 5000;
+// A receiver's REMB grows only about 1.5x above what it receives, so right
+// after a switch up it says little: it is not acted on for this long. A cap it
+// caused is held this long before the higher layer is tried again.
+constexpr int64_t kRembGraceMs = 10'000;
+constexpr int64_t kAutoCapHoldMs = 10'000;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -84,23 +95,37 @@ struct Producer {
   // Audio level accumulation over one level interval.
   uint32_t level_sum = 0;
   uint32_t level_count = 0;
+  // Simulcast: the producer consumers attach to owns one Producer per layer
+  // (lowest first), each with its own SSRC, statistics, history and NACKs.
+  std::vector<std::unique_ptr<Producer>> layers;  // empty: one stream
+  Producer* parent = nullptr;                     // set on a layer
+  int layer = 0;                                  // a layer's index
+  // Incoming rate of this stream, for the consumers' layer choice.
+  int64_t last_packet_ms = -1'000'000;
+  int64_t rate_window_start_ms = 0;
+  uint64_t rate_window_bytes = 0;
+  uint64_t bitrate_bps = 0;
 };
 
 struct Consumer {
   ConsumerParams params;
   Producer* producer = nullptr;
   WebRtcTransport* transport = nullptr;
-  bool synced = false;
-  bool started = false;
-  uint16_t seq_offset = 0;
-  uint32_t ts_offset = 0;
-  uint16_t next_seq = 0;
-  uint16_t epoch_seq = 0;  // first sequence number sent with the current offsets
+  SimulcastRewriter rewriter{0, 0};  // random start values set by AddConsumer
   uint16_t rtx_next_seq = 0;
-  uint32_t last_ts = 0;
-  int64_t last_sent_ms = 0;
   uint32_t packets = 0;
   uint32_t octets = 0;
+  // Simulcast layers: the one forwarded (-1: none yet) and the one wanted,
+  // switched to at its next keyframe; the subscriber's preference.
+  int current_layer = -1;
+  int target_layer = 0;
+  int preferred_layer = Worker::kLayerAuto;
+  bool paused = false;  // the subscriber paused it (invisible tile)
+  // `auto` under a REMB: the cap it set and until when; no cap from a REMB
+  // before remb_grace_until_ms (after a switch up).
+  int auto_cap = 0;
+  int64_t auto_cap_until_ms = 0;
+  int64_t remb_grace_until_ms = 0;
 };
 
 struct TransportEntry {
@@ -112,6 +137,9 @@ struct TransportEntry {
   std::vector<rtc::Tuple> tuples;
   uint8_t twcc_extension_id = 0;  // 0: no transport-cc from this peer
   TwccRecorder twcc;
+  // The subscriber's latest REMB (its downlink estimate), 0: none.
+  uint64_t remb_bps = 0;
+  int64_t remb_ms = 0;
 };
 
 int64_t NowUs() {
@@ -122,11 +150,14 @@ int64_t NowUs() {
 
 }  // namespace
 
-class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::Listener {
+class Worker::Impl final : public WebRtcTransport::Listener,
+                           public TcpServer::Listener,
+                           public DataChannelRouter::Sender {
  public:
   Impl(Worker& owner, std::unique_ptr<UdpSocket> socket, Worker::Listener* listener)
       : owner_(owner),
         listener_(listener),
+        data_(owner.options_.data_channels, this),
         socket_(std::move(socket)),
         descriptor_(io_, socket_->fd()),
         timer_(io_),
@@ -216,6 +247,7 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
       if (t.is_tcp() && tcp_) tcp_->Close(t.connection_id);
     }
     by_ufrag_.erase(e.transport->local_ufrag());
+    data_.RemoveRoute(id);
     e.transport->Close();
     transports_.erase(it);
     owner_.counters_.transports.store(transports_.size(), std::memory_order_relaxed);
@@ -227,7 +259,11 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
     auto p = std::make_unique<Producer>();
     p->params = std::move(params);
     p->transport = e->transport.get();
-    if (p->params.kind == MediaKind::kVideo) p->history = std::make_unique<PacketHistory>();
+    if (p->params.kind == MediaKind::kVideo && !p->params.rids.empty()) {
+      AddLayers(*e, *p);
+    } else if (p->params.kind == MediaKind::kVideo) {
+      p->history = std::make_unique<PacketHistory>();
+    }
     if (p->params.transport_cc_extension_id != 0) {
       e->twcc_extension_id = p->params.transport_cc_extension_id;
     }
@@ -245,8 +281,10 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
     p.params.paused = paused;
     if (!paused) {
       // Subscribers continue without a gap and need a keyframe to decode.
-      for (Consumer* c : p.consumers) c->synced = false;
-      RequestKeyFrame(p, NowMs(), /*force=*/true);
+      const int64_t now = NowMs();
+      for (Consumer* c : p.consumers) RestartConsumer(*c);
+      RequestKeyFrame(p, now, /*force=*/true);
+      for (auto& layer : p.layers) RequestKeyFrame(*layer, now, /*force=*/true);
     }
   }
 
@@ -258,8 +296,9 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
     for (Consumer* c : p->consumers) consumer_ids.push_back(c->params.consumer_id);
     for (uint64_t cid : consumer_ids) RemoveConsumer(cid);
     if (TransportEntry* e = Find(p->params.transport_id)) {
-      std::erase_if(e->producers_by_ssrc, [p](const auto& kv) { return kv.second == p; });
-      std::erase(e->producers, p);
+      std::erase_if(e->producers_by_ssrc,
+                    [p](const auto& kv) { return kv.second == p || kv.second->parent == p; });
+      std::erase_if(e->producers, [p](const Producer* q) { return q == p || q->parent == p; });
     }
     producers_.erase(it);
   }
@@ -272,15 +311,36 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
     c->params = params;
     c->producer = pit->second.get();
     c->transport = e->transport.get();
-    c->next_seq = static_cast<uint16_t>(crypto::RandomNonZeroU32());
+    c->rewriter = SimulcastRewriter(static_cast<uint16_t>(crypto::RandomNonZeroU32()),
+                                    crypto::RandomNonZeroU32());
     c->rtx_next_seq = static_cast<uint16_t>(crypto::RandomNonZeroU32());
-    c->last_ts = crypto::RandomNonZeroU32();
     e->consumers_by_ssrc[params.ssrc] = c.get();
     pit->second->consumers.push_back(c.get());
     if (pit->second->params.kind == MediaKind::kVideo) {
-      RequestKeyFrame(*pit->second, NowMs(), /*force=*/true);
+      const int64_t now = NowMs();
+      c->target_layer = ChooseLayer(*c, now);
+      RequestConsumerKeyFrame(*c, now, /*force=*/true);
     }
     consumers_.emplace(params.consumer_id, std::move(c));
+  }
+
+  void SetConsumerPreferredLayer(uint64_t id, int layer) {
+    auto it = consumers_.find(id);
+    if (it == consumers_.end()) return;
+    Consumer& c = *it->second;
+    c.preferred_layer = layer < 0 ? Worker::kLayerAuto : std::min(layer, Worker::kLayerHigh);
+    UpdateConsumerLayer(c, NowMs());
+  }
+
+  void SetConsumerPaused(uint64_t id, bool paused) {
+    auto it = consumers_.find(id);
+    if (it == consumers_.end() || it->second->paused == paused) return;
+    Consumer& c = *it->second;
+    c.paused = paused;
+    if (!paused) {
+      RestartConsumer(c);
+      RequestConsumerKeyFrame(c, NowMs(), /*force=*/true);
+    }
   }
 
   void RemoveConsumer(uint64_t id) {
@@ -293,7 +353,23 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
     consumers_.erase(it);
   }
 
+  void SetDataRoute(uint64_t id, const std::string& room_key, const std::string& user_id) {
+    if (Find(id) == nullptr) return;
+    const Status s = data_.SetRoute(id, room_key, user_id);
+    if (!s.ok()) LogWarn(kTag, "data route refused", {{"error", s.ToString()}});
+  }
+
+  // ---- DataChannelRouter::Sender ----
+
+  void SendApplicationData(uint64_t transport_id, std::span<const uint8_t> packet) override {
+    if (TransportEntry* e = Find(transport_id)) (void)e->transport->SendApplicationData(packet);
+  }
+
   // ---- WebRtcTransport::Listener ----
+
+  void OnTransportApplicationData(WebRtcTransport& t, std::span<const uint8_t> data) override {
+    data_.OnApplicationData(t.id(), data, NowMs());
+  }
 
   void OnTransportStateChanged(WebRtcTransport& t, TransportState state,
                                const std::string& reason) override {
@@ -303,7 +379,7 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
         const int64_t now = NowMs();
         for (auto& [ssrc, c] : e->consumers_by_ssrc) {
           if (c->producer->params.kind == MediaKind::kVideo) {
-            RequestKeyFrame(*c->producer, now, /*force=*/true);
+            RequestConsumerKeyFrame(*c, now, /*force=*/true);
           }
         }
       }
@@ -388,8 +464,10 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
         ++p->level_count;
       }
     }
-    if (p->params.paused || packet.payload().empty()) return;  // muted, or padding only
-    for (Consumer* c : p->consumers) Forward(*c, packet, now_ms);
+    UpdateStreamRate(*p, packet.data().size(), now_ms);
+    Producer& top = p->parent != nullptr ? *p->parent : *p;
+    if (top.params.paused || packet.payload().empty()) return;  // muted, or padding only
+    for (Consumer* c : top.consumers) Forward(*c, packet, now_ms, *p);
   }
 
   void OnTransportRtcp(WebRtcTransport& t, std::span<const uint8_t> compound,
@@ -418,8 +496,16 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
                  v.count == static_cast<uint8_t>(rtc::RtpfbFormat::kNack)) {
         auto nack = rtc::GenericNack::Parse(v);
         if (nack.ok()) OnNack(*e, *nack, now_ms);
+      } else if (v.Is(rtc::RtcpType::kPsfb) &&
+                 v.count == static_cast<uint8_t>(rtc::PsfbFormat::kAfb)) {
+        // A subscriber's downlink estimate (goog-remb): caps its layers.
+        auto remb = rtc::Remb::Parse(v);
+        if (remb.ok()) {
+          e->remb_bps = remb->bitrate_bps();
+          e->remb_ms = now_ms;
+        }
       }
-      // Receiver reports, REMB and transport-cc end here.
+      // Receiver reports and transport-cc end here.
     }
   }
 
@@ -432,17 +518,22 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
   // An SSRC the offer did not list: bind it by the MID header extension
   // (RFC 8843 §15) to the producer of that m-section.
   Producer* LearnSsrc(TransportEntry& e, const rtc::RtpPacket& packet) {
-    for (Producer* p : e.producers) {
-      if (p->params.mid_extension_id == 0) continue;
-      const auto mid = packet.GetMid(p->params.mid_extension_id);
-      if (!mid || *mid != p->params.mid) continue;
+    for (Producer* top : e.producers) {
+      if (top->parent != nullptr || top->params.mid_extension_id == 0) continue;
+      const auto mid = packet.GetMid(top->params.mid_extension_id);
+      if (!mid || *mid != top->params.mid) continue;
+      Producer* p = top->layers.empty() ? top : LayerByRid(*top, packet);
+      if (p == nullptr) return nullptr;
       const bool is_rtx = RtxApt(*p, packet.payload_type()) != ConsumerParams::kNoPayloadType;
       uint32_t& slot = is_rtx ? p->params.rtx_ssrc : p->params.ssrc;
       if (slot != 0) e.producers_by_ssrc.erase(slot);
       slot = packet.ssrc();
       e.producers_by_ssrc[slot] = p;
       if (!is_rtx) {
-        for (Consumer* c : p->consumers) c->synced = false;  // a new source: continue seamlessly
+        // A new source: continue seamlessly.
+        for (Consumer* c : top->consumers) {
+          if (top->layers.empty() || c->current_layer == p->layer) c->rewriter.Resync();
+        }
         p->seen = false;
         p->nack.Reset();
         if (p->history) p->history->Clear();  // its sequence numbers start anew
@@ -471,31 +562,31 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
     }
   }
 
-  void Forward(Consumer& c, const rtc::RtpPacket& packet, int64_t now_ms) {
+  // `stream` is the producer itself, or the simulcast layer the packet is on.
+  void Forward(Consumer& c, const rtc::RtpPacket& packet, int64_t now_ms, const Producer& stream) {
+    if (c.paused) return;
     const uint8_t pt = packet.payload_type();
     const uint8_t out_pt = pt < 128 ? c.params.payload_map[pt] : ConsumerParams::kNoPayloadType;
     if (out_pt == ConsumerParams::kNoPayloadType) return;
     if (c.transport->state() != TransportState::kConnected) return;
-    if (!c.synced) {
-      // Continue the subscriber's sequence and timestamp lines from where
-      // they stopped, whatever the publisher's new values are.
-      const uint32_t clock = c.producer->params.kind == MediaKind::kAudio ? 48 : 90;  // per ms
-      const uint32_t gap_ts =
-          c.started ? static_cast<uint32_t>(std::max<int64_t>(1, now_ms - c.last_sent_ms)) * clock
-                    : 0;
-      c.seq_offset = static_cast<uint16_t>(c.next_seq - packet.sequence_number());
-      c.ts_offset = c.last_ts + gap_ts - packet.timestamp();
-      c.epoch_seq = c.next_seq;
-      c.synced = true;
-      c.started = true;
+    const Producer& top = *c.producer;
+    const rtc::VideoCodec codec = CodecOf(top, pt);
+    if (!top.layers.empty() && stream.layer != c.current_layer) {
+      // Switch only where the new layer decodes on its own: its keyframe
+      // (a codec we cannot inspect switches at once and relies on the PLI).
+      if (stream.layer != c.target_layer) return;
+      if (codec != rtc::VideoCodec::kUnknown && !rtc::IsKeyFrame(codec, packet.payload())) return;
+      if (stream.layer > c.current_layer) c.remb_grace_until_ms = now_ms + kRembGraceMs;
+      c.current_layer = stream.layer;
+      c.rewriter.Resync();
     }
-    const auto out_seq = static_cast<uint16_t>(packet.sequence_number() + c.seq_offset);
-    const uint32_t out_ts = packet.timestamp() + c.ts_offset;
+    const uint32_t clock = top.params.kind == MediaKind::kAudio ? 48 : 90;  // per ms
+    const auto out =
+        c.rewriter.Rewrite(packet.sequence_number(), packet.timestamp(), clock, now_ms);
+    if (!out) return;  // from before the current source's first packet
     const std::span<const uint8_t> payload = packet.payload();
-    SendRtpTo(c, packet.marker(), out_pt, out_seq, out_ts, c.params.ssrc, std::nullopt, payload);
-    if (static_cast<int16_t>(out_seq - c.next_seq) >= 0) c.next_seq = out_seq + 1;
-    if (static_cast<int32_t>(out_ts - c.last_ts) > 0 || c.packets == 0) c.last_ts = out_ts;
-    c.last_sent_ms = now_ms;
+    SendRtpTo(c, packet.marker(), out_pt, out->seq, out->ts, c.params.ssrc, std::nullopt, payload,
+              codec == rtc::VideoCodec::kVp8);
     ++c.packets;
     c.octets += static_cast<uint32_t>(payload.size());
     owner_.counters_.rtp_out.fetch_add(1, std::memory_order_relaxed);
@@ -503,17 +594,149 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
 
   // Writes a fresh 12-byte header (RFC 3550 §5.1) and the payload, with the
   // RTX original sequence number first when `osn` is set (RFC 4588 §4).
+  // `vp8`: the payload copy in the send slot gets the consumer's continuous
+  // PictureID / TL0PICIDX (SimulcastRewriter::RewriteVp8).
   static void SendRtpTo(Consumer& c, bool marker, uint8_t pt, uint16_t seq, uint32_t ts,
                         uint32_t ssrc, std::optional<uint16_t> osn,
-                        std::span<const uint8_t> payload) {
+                        std::span<const uint8_t> payload, bool vp8 = false) {
     c.transport->SendRtp([&](std::span<uint8_t> out) -> size_t {
       rtc::ByteWriter w(out);
       bool ok = w.WriteU8(0x80) && w.WriteU8(static_cast<uint8_t>((marker ? 0x80 : 0) | pt)) &&
                 w.WriteU16(seq) && w.WriteU32(ts) && w.WriteU32(ssrc);
       if (ok && osn) ok = w.WriteU16(*osn);
+      const size_t payload_offset = w.size();
       ok = ok && w.WriteBytes(payload);
+      if (ok && vp8) c.rewriter.RewriteVp8(out.subspan(payload_offset, payload.size()));
       return ok ? w.size() : 0;
     });
+  }
+
+  // ---- Simulcast ----
+
+  // One Producer per rid (lowest first), sharing the parent's parameters.
+  void AddLayers(TransportEntry& e, Producer& p) {
+    const size_t n = std::min(p.params.rids.size(), Worker::kMaxLayers);
+    for (size_t i = 0; i < n; ++i) {
+      auto layer = std::make_unique<Producer>();
+      layer->params = p.params;
+      layer->params.ssrc = 0;
+      layer->params.rtx_ssrc = 0;
+      layer->params.rids.clear();
+      layer->transport = p.transport;
+      layer->parent = &p;
+      layer->layer = static_cast<int>(i);
+      layer->history = std::make_unique<PacketHistory>();
+      e.producers.push_back(layer.get());
+      p.layers.push_back(std::move(layer));
+    }
+  }
+
+  // The layer a packet's RID (or, on RTX, repaired RID) names (RFC 8852).
+  static Producer* LayerByRid(Producer& top, const rtc::RtpPacket& packet) {
+    std::optional<std::string_view> rid;
+    if (top.params.rid_extension_id != 0) rid = packet.GetRid(top.params.rid_extension_id);
+    if (!rid && top.params.repaired_rid_extension_id != 0) {
+      rid = packet.GetRid(top.params.repaired_rid_extension_id);
+    }
+    if (!rid) return nullptr;
+    for (size_t i = 0; i < top.layers.size(); ++i) {
+      if (top.params.rids[i] == *rid) return top.layers[i].get();
+    }
+    return nullptr;
+  }
+
+  // The stream a consumer currently receives; null when a simulcast consumer
+  // has none yet.
+  static Producer* StreamOf(Producer& top, int layer) {
+    if (top.layers.empty()) return &top;
+    if (layer < 0 || static_cast<size_t>(layer) >= top.layers.size()) return nullptr;
+    return top.layers[static_cast<size_t>(layer)].get();
+  }
+
+  static rtc::VideoCodec CodecOf(const Producer& top, uint8_t payload_type) {
+    for (const ProducerParams::VideoCodecInfo& v : top.params.video_codecs) {
+      if (v.payload_type == payload_type) return v.codec;
+    }
+    return rtc::VideoCodec::kUnknown;
+  }
+
+  static void UpdateStreamRate(Producer& p, size_t bytes, int64_t now_ms) {
+    p.last_packet_ms = now_ms;
+    p.rate_window_bytes += bytes;
+    const int64_t elapsed = now_ms - p.rate_window_start_ms;
+    if (elapsed >= kLayerRateWindowMs) {
+      p.bitrate_bps = p.rate_window_bytes * 8 * 1000 / static_cast<uint64_t>(elapsed);
+      p.rate_window_bytes = 0;
+      p.rate_window_start_ms = now_ms;
+    }
+  }
+
+  // The layer a consumer should receive: its preference (auto: the highest,
+  // capped for a while when the layer being sent exceeds the subscriber's
+  // REMB; docs/MEDIA.md), moved to the nearest layer the publisher sends.
+  int ChooseLayer(Consumer& c, int64_t now_ms) {
+    const Producer& top = *c.producer;
+    if (top.layers.empty()) return 0;
+    const int n = static_cast<int>(top.layers.size());
+    const auto active = [&](int i) {
+      return now_ms - top.layers[static_cast<size_t>(i)]->last_packet_ms < kLayerActiveMs;
+    };
+    int want = n - 1;
+    if (c.preferred_layer != Worker::kLayerAuto) {
+      want = std::min(c.preferred_layer, n - 1);
+    } else {
+      const TransportEntry* e = Find(c.params.transport_id);
+      const bool remb = e != nullptr && e->remb_bps > 0 && now_ms - e->remb_ms < kRembValidMs;
+      // The layer being sent does not fit the subscriber's estimate: cap at
+      // the highest layer that does.
+      if (remb && now_ms >= c.remb_grace_until_ms && c.current_layer > 0 &&
+          top.layers[static_cast<size_t>(c.current_layer)]->bitrate_bps > e->remb_bps) {
+        c.auto_cap = 0;
+        for (int i = 1; i < c.current_layer; ++i) {
+          if (active(i) && top.layers[static_cast<size_t>(i)]->bitrate_bps <= e->remb_bps) {
+            c.auto_cap = i;
+          }
+        }
+        c.auto_cap_until_ms = now_ms + kAutoCapHoldMs;
+      }
+      if (now_ms < c.auto_cap_until_ms) want = std::min(want, c.auto_cap);
+    }
+    for (int i = want; i >= 0; --i) {
+      if (active(i)) return i;
+    }
+    for (int i = want + 1; i < n; ++i) {
+      if (active(i)) return i;
+    }
+    return want;  // nothing received yet: wait for it
+  }
+
+  // Re-chooses the target; while it differs from what is forwarded, asks for
+  // its keyframe (throttled per layer, so requests of many subscribers merge).
+  void UpdateConsumerLayer(Consumer& c, int64_t now_ms) {
+    if (c.producer->layers.empty() || c.paused) return;
+    c.target_layer = ChooseLayer(c, now_ms);
+    // (Until the subscriber is connected its keyframe would be lost; the
+    // transport's kConnected asks for one then.)
+    if (c.target_layer != c.current_layer && c.transport->state() == TransportState::kConnected) {
+      RequestConsumerKeyFrame(c, now_ms, /*force=*/false);
+    }
+  }
+
+  void UpdateConsumerLayers(int64_t now_ms) {
+    for (auto& [id, c] : consumers_) UpdateConsumerLayer(*c, now_ms);
+  }
+
+  // Keyframe of what the consumer needs: its target layer, or the producer.
+  void RequestConsumerKeyFrame(Consumer& c, int64_t now_ms, bool force) {
+    Producer* stream = StreamOf(*c.producer, c.producer->layers.empty() ? 0 : c.target_layer);
+    if (stream != nullptr) RequestKeyFrame(*stream, now_ms, force);
+  }
+
+  // The consumer's source restarts (resume): continue its lines without a
+  // gap; a simulcast consumer waits for its target layer's keyframe.
+  static void RestartConsumer(Consumer& c) {
+    c.rewriter.Resync();
+    if (!c.producer->layers.empty()) c.current_layer = -1;
   }
 
   static uint8_t RtxApt(const Producer& p, uint8_t payload_type) {
@@ -529,30 +752,34 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
     auto it = e.consumers_by_ssrc.find(nack.media_ssrc());
     if (it == e.consumers_by_ssrc.end()) return;
     Consumer& c = *it->second;
-    Producer& p = *c.producer;
-    if (!p.history || !c.synced || c.transport->state() != TransportState::kConnected) return;
+    Producer* stream = StreamOf(*c.producer, c.current_layer);
+    if (stream == nullptr) return;
+    Producer& p = *stream;
+    if (!p.history || !c.rewriter.synced() || c.transport->state() != TransportState::kConnected) {
+      return;
+    }
     size_t budget = kMaxRepairsPerNack;
     nack.ForEachLost([&](uint16_t out_seq) {
       owner_.counters_.nack_in.fetch_add(1, std::memory_order_relaxed);
       // Only what was sent with the current offsets maps back to the source.
-      if (budget == 0 || SeqDiff(out_seq, c.epoch_seq) < 0 || SeqDiff(out_seq, c.next_seq) >= 0) {
-        return;
-      }
-      const auto source_seq = static_cast<uint16_t>(out_seq - c.seq_offset);
+      const auto mapped = c.rewriter.SourceSeq(out_seq);
+      if (budget == 0 || !mapped) return;
+      const uint16_t source_seq = *mapped;
       auto stored = rtc::RtpPacket::Parse(p.history->Get(source_seq, now_ms));
       if (!stored.ok() || stored->sequence_number() != source_seq) return;
       const uint8_t pt = stored->payload_type();
       const uint8_t out_pt = c.params.payload_map[pt];
       if (out_pt == ConsumerParams::kNoPayloadType) return;
       --budget;
-      const uint32_t out_ts = stored->timestamp() + c.ts_offset;
+      const uint32_t out_ts = stored->timestamp() + c.rewriter.ts_offset();
       const uint8_t rtx_pt = c.params.rtx_payload_map[out_pt];
+      const bool vp8 = CodecOf(*c.producer, pt) == rtc::VideoCodec::kVp8;
       if (c.params.rtx_ssrc != 0 && rtx_pt != ConsumerParams::kNoPayloadType) {
         SendRtpTo(c, stored->marker(), rtx_pt, c.rtx_next_seq++, out_ts, c.params.rtx_ssrc, out_seq,
-                  stored->payload());
+                  stored->payload(), vp8);
       } else {
         SendRtpTo(c, stored->marker(), out_pt, out_seq, out_ts, c.params.ssrc, std::nullopt,
-                  stored->payload());
+                  stored->payload(), vp8);
       }
       owner_.counters_.retransmitted.fetch_add(1, std::memory_order_relaxed);
     });
@@ -560,23 +787,31 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
 
   // Asks each publisher for the packets its NackGenerator says are due.
   void SendPublisherNacks(int64_t now_ms) {
-    std::array<uint16_t, kMaxNackSeqsPerTick> lost{};
-    for (auto& [id, p] : producers_) {
-      if (!p->params.nack || p->nack.missing() == 0 || p->params.ssrc == 0) continue;
-      if (p->transport->state() != TransportState::kConnected) continue;
-      const size_t n = p->nack.CollectDue(now_ms, lost);
-      if (n == 0) continue;
-      TransportEntry* e = Find(p->params.transport_id);
-      if (e == nullptr) continue;
-      const uint32_t sender = e->rtcp_ssrc;
-      const uint32_t media = p->params.ssrc;
-      p->transport->SendRtcp([&](std::span<uint8_t> buf) -> size_t {
-        rtc::ByteWriter w(buf);
-        return rtc::WriteGenericNack(w, sender, media, std::span(lost.data(), n)).ok() ? w.size()
-                                                                                       : 0;
-      });
-      owner_.counters_.nack_out.fetch_add(n, std::memory_order_relaxed);
+    for (auto& [id, top] : producers_) {
+      if (top->layers.empty()) {
+        SendPublisherNack(*top, now_ms);
+      } else {
+        for (auto& layer : top->layers) SendPublisherNack(*layer, now_ms);
+      }
     }
+  }
+
+  // One stream (a producer or a simulcast layer): its due NACK, if any.
+  void SendPublisherNack(Producer& p, int64_t now_ms) {
+    std::array<uint16_t, kMaxNackSeqsPerTick> lost{};
+    if (!p.params.nack || p.nack.missing() == 0 || p.params.ssrc == 0) return;
+    if (p.transport->state() != TransportState::kConnected) return;
+    const size_t n = p.nack.CollectDue(now_ms, lost);
+    if (n == 0) return;
+    TransportEntry* e = Find(p.params.transport_id);
+    if (e == nullptr) return;
+    const uint32_t sender = e->rtcp_ssrc;
+    const uint32_t media = p.params.ssrc;
+    p.transport->SendRtcp([&](std::span<uint8_t> buf) -> size_t {
+      rtc::ByteWriter w(buf);
+      return rtc::WriteGenericNack(w, sender, media, std::span(lost.data(), n)).ok() ? w.size() : 0;
+    });
+    owner_.counters_.nack_out.fetch_add(n, std::memory_order_relaxed);
   }
 
   // Transport-cc feedback for what each publishing transport received.
@@ -619,11 +854,13 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
     p.last_sr_ntp_middle = static_cast<uint32_t>(info.ntp_timestamp >> 16);
     p.last_sr_ms = now_ms;
     // Translate for each subscriber: its SSRC, its timestamp line, its counts.
-    for (Consumer* c : p.consumers) {
-      if (!c->synced) continue;
+    const Producer& top = p.parent != nullptr ? *p.parent : p;
+    for (Consumer* c : top.consumers) {
+      if (!c->rewriter.synced()) continue;
+      if (!top.layers.empty() && c->current_layer != p.layer) continue;
       rtc::SenderInfo out = info;
       out.ssrc = c->params.ssrc;
-      out.rtp_timestamp = info.rtp_timestamp + c->ts_offset;
+      out.rtp_timestamp = info.rtp_timestamp + c->rewriter.ts_offset();
       out.packet_count = c->packets;
       out.octet_count = c->octets;
       c->transport->SendRtcp([&](std::span<uint8_t> buf) -> size_t {
@@ -636,7 +873,7 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
   void OnKeyFrameRequest(TransportEntry& e, uint32_t media_ssrc, int64_t now_ms) {
     auto it = e.consumers_by_ssrc.find(media_ssrc);
     if (it == e.consumers_by_ssrc.end()) return;
-    RequestKeyFrame(*it->second->producer, now_ms, /*force=*/false);
+    RequestConsumerKeyFrame(*it->second, now_ms, /*force=*/false);
   }
 
   void RequestKeyFrame(Producer& p, int64_t now_ms, bool force) {
@@ -771,11 +1008,13 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
   void OnTick() {
     const int64_t now = NowMs();
     for (auto& [id, e] : transports_) e.transport->OnTimer(now);
+    data_.OnTick(now);
     if (now - last_rr_ms_ >= kReceiverReportIntervalMs) {
       last_rr_ms_ = now;
       SendReceiverReports(now);
     }
     SendPublisherNacks(now);
+    UpdateConsumerLayers(now);
     if (now - last_twcc_ms_ >= kTwccFeedbackIntervalMs) {
       last_twcc_ms_ = now;
       SendTransportFeedback();
@@ -791,6 +1030,7 @@ class Worker::Impl final : public WebRtcTransport::Listener, public TcpServer::L
   Worker& owner_;
   Worker::Listener* listener_;
   // Allocated by this.
+  DataChannelRouter data_;  // room messages (sends through the transports)
   asio::io_context io_{1};
   std::unique_ptr<UdpSocket> socket_;
   std::unique_ptr<TcpServer> tcp_;  // null: ICE-TCP disabled
@@ -881,6 +1121,23 @@ void Worker::AddConsumer(ConsumerParams params) {
 
 void Worker::RemoveConsumer(uint64_t consumer_id) {
   impl_->Post([impl = impl_.get(), consumer_id] { impl->RemoveConsumer(consumer_id); });
+}
+
+void Worker::SetDataRoute(uint64_t transport_id, std::string room_key, std::string user_id) {
+  impl_->Post([impl = impl_.get(), transport_id, r = std::move(room_key), u = std::move(user_id)] {
+    impl->SetDataRoute(transport_id, r, u);
+  });
+}
+
+void Worker::SetConsumerPreferredLayer(uint64_t consumer_id, int layer) {
+  impl_->Post([impl = impl_.get(), consumer_id, layer] {
+    impl->SetConsumerPreferredLayer(consumer_id, layer);
+  });
+}
+
+void Worker::SetConsumerPaused(uint64_t consumer_id, bool paused) {
+  impl_->Post(
+      [impl = impl_.get(), consumer_id, paused] { impl->SetConsumerPaused(consumer_id, paused); });
 }
 
 void Worker::Post(std::function<void()> fn) { impl_->Post(std::move(fn)); }

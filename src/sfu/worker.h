@@ -4,8 +4,9 @@
 // method except the accessors marked "any thread" posts a closure to the worker's thread and
 // returns at once; results come back through the Listener, which is called on the worker thread and
 // must hand work to its own thread. Per packet (UDP datagram or TCP frame): RFC 7983 demux →
-// transport by tuple (by ICE ufrag for a new STUN check) → SRTP → producer by SSRC (or MID) → each
-// consumer rewrites SSRC / sequence number / timestamp / payload type → SRTP → sendmmsg batch.
+// transport by tuple (by ICE ufrag for a new STUN check) → SRTP → producer by SSRC (or MID, and RID
+// for a simulcast layer) → each consumer rewrites SSRC / sequence number / timestamp / payload type
+// (and VP8 picture ids across layer switches) → SRTP → sendmmsg batch.
 // Received bytes are untrusted.
 #pragma once
 
@@ -22,7 +23,9 @@
 
 #include "core/status.h"
 #include "rtc/dtls/dtls_certificate.h"
+#include "rtc/rtp/codecs.h"
 #include "rtc/stun/ice_lite.h"
+#include "sfu/data_channel_router.h"
 #include "sfu/webrtc_transport.h"
 
 namespace aegis::sfu {
@@ -39,6 +42,8 @@ struct WorkerOptions {
   size_t tcp_max_connections = 1000;
   // A TCP connection without a valid STUN check after this long is closed.
   std::chrono::milliseconds tcp_unauthenticated_timeout{10'000};
+  // Room messages over data channels (room.max_message_bytes / max_messages_per_s).
+  DataChannelLimits data_channels;
 };
 
 // What the publisher sends on one m-section (from its offer and our answer).
@@ -61,6 +66,19 @@ struct ProducerParams {
     uint8_t apt = 0;
   };
   std::vector<RtxCodec> rtx_codecs;
+  // Simulcast (RFC 8853): the layers' rids in a=simulcast order, lowest first
+  // (layer 0); at most Worker::kMaxLayers. Empty: one stream. Each layer's
+  // SSRC (and its RTX SSRC) is learnt from the RID (repaired RID) extension.
+  std::vector<std::string> rids;
+  uint8_t rid_extension_id = 0;           // RFC 8852 rtp-stream-id
+  uint8_t repaired_rid_extension_id = 0;  // RFC 8852 repaired-rtp-stream-id
+  // Video codec of each publisher payload type: layer switches wait for a
+  // keyframe, which needs the codec to recognise (rtc/rtp/codecs.h).
+  struct VideoCodecInfo {
+    uint8_t payload_type = 0;
+    rtc::VideoCodec codec = rtc::VideoCodec::kUnknown;
+  };
+  std::vector<VideoCodecInfo> video_codecs;
   // The publisher answers generic NACKs (a=rtcp-fb nack): the worker asks it
   // for packets lost on the way in.
   bool nack = false;
@@ -129,6 +147,12 @@ class Worker {
   };
 
   static constexpr int64_t kAudioLevelIntervalMs = 300;
+  // Simulcast layers per producer, and a consumer's layer preference: 0 is
+  // the lowest layer, a larger value means the highest there is, kLayerAuto
+  // lets the worker choose from the subscriber's estimate (docs/MEDIA.md).
+  static constexpr size_t kMaxLayers = 3;
+  static constexpr int kLayerAuto = -1;
+  static constexpr int kLayerHigh = 2;
   static constexpr uint8_t kSilenceVolume = 25;  // below: not reported
 
   // Generates the DTLS certificate, binds the port and starts the thread.
@@ -155,6 +179,16 @@ class Worker {
   void RemoveProducer(uint64_t producer_id);  // and its consumers
   void AddConsumer(ConsumerParams params);
   void RemoveConsumer(uint64_t consumer_id);
+  // Simulcast layer preference (kLayerAuto, 0 = lowest, kLayerHigh); a
+  // switch happens at the next keyframe of the new layer, which is requested.
+  void SetConsumerPreferredLayer(uint64_t consumer_id, int layer);
+  // A paused consumer forwards nothing (an invisible tile); resuming requests
+  // a keyframe and continues the subscriber's lines without a gap.
+  void SetConsumerPaused(uint64_t consumer_id, bool paused);
+  // Puts a publish transport in a room's data route as `user_id` (docs/MEDIA.md
+  // "Room messages"): its data channels then exchange messages with the other
+  // transports of the same `room_key`. Ends with CloseTransport.
+  void SetDataRoute(uint64_t transport_id, std::string room_key, std::string user_id);
   // Runs `fn` on the worker thread (tests, stats).
   void Post(std::function<void()> fn);
 

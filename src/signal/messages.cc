@@ -432,6 +432,10 @@ Result<ClientMessage> DecodePublish(const json& o, RequestId id) {
   PublishRequest m;
   m.id = std::move(id);
   AEGIS_RETURN_IF_ERROR(GetSdp(o, &m.sdp));
+  // An empty list is a data-only publish connection (room messages).
+  if (const json* raw = Find(o, "tracks"); raw != nullptr && raw->is_array() && raw->empty()) {
+    return ClientMessage(std::move(m));
+  }
   Status status;
   const json* tracks = GetArray(o, "tracks", &status);
   if (tracks == nullptr) {
@@ -497,6 +501,47 @@ Result<ClientMessage> DecodeMute(const json& o, RequestId id) {
   std::optional<bool> muted;
   AEGIS_RETURN_IF_ERROR(GetBool(o, "muted", true, &muted));
   m.muted = *muted;
+  return ClientMessage(std::move(m));
+}
+
+constexpr std::pair<std::string_view, VideoQuality> kQualities[] = {
+    {"auto", VideoQuality::kAuto}, {"high", VideoQuality::kHigh}, {"low", VideoQuality::kLow}};
+constexpr std::pair<std::string_view, TrackSource> kVideoSources[] = {
+    {"camera", TrackSource::kCamera}, {"screen", TrackSource::kScreen}};
+
+// userId of another room member (same rules as join) and optional source.
+Status GetVideoTarget(const json& o, std::string* user_id, TrackSource* source) {
+  const std::string* s = nullptr;
+  AEGIS_RETURN_IF_ERROR(GetString(o, "userId", true, &s));
+  if (!auth::IsValidUserId(*s)) {
+    return Invalid("userId", "must be 1 to 32 characters of [A-Za-z0-9_-]");
+  }
+  *user_id = *s;
+  std::optional<TrackSource> src;
+  AEGIS_RETURN_IF_ERROR(GetEnum(o, "source", false, kVideoSources, &src));
+  *source = src.value_or(TrackSource::kCamera);
+  return Status::Ok();
+}
+
+Result<ClientMessage> DecodeSetVideoQuality(const json& o, RequestId id) {
+  AEGIS_RETURN_IF_ERROR(CheckKeys(o, {"userId", "quality", "source"}));
+  SetVideoQualityRequest m;
+  m.id = std::move(id);
+  AEGIS_RETURN_IF_ERROR(GetVideoTarget(o, &m.user_id, &m.source));
+  std::optional<VideoQuality> q;
+  AEGIS_RETURN_IF_ERROR(GetEnum(o, "quality", true, kQualities, &q));
+  m.quality = *q;
+  return ClientMessage(std::move(m));
+}
+
+Result<ClientMessage> DecodePauseVideo(const json& o, RequestId id) {
+  AEGIS_RETURN_IF_ERROR(CheckKeys(o, {"userId", "paused", "source"}));
+  PauseVideoRequest m;
+  m.id = std::move(id);
+  AEGIS_RETURN_IF_ERROR(GetVideoTarget(o, &m.user_id, &m.source));
+  std::optional<bool> paused;
+  AEGIS_RETURN_IF_ERROR(GetBool(o, "paused", true, &paused));
+  m.paused = *paused;
   return ClientMessage(std::move(m));
 }
 
@@ -637,6 +682,12 @@ Result<ClientMessage> DecodeClientMessage(std::string_view text,
   if (t == "switch-role") {
     return DecodeSwitchRole(o, std::move(id).value());
   }
+  if (t == "set-video-quality") {
+    return DecodeSetVideoQuality(o, std::move(id).value());
+  }
+  if (t == "pause-video") {
+    return DecodePauseVideo(o, std::move(id).value());
+  }
   if (t == "leave") {
     AEGIS_RETURN_IF_ERROR(CheckKeys(o, {}));
     return ClientMessage(LeaveRequest{std::move(id).value()});
@@ -665,6 +716,8 @@ std::string_view TypeOf(const ClientMessage& message) {
           [](const HeartbeatRequest&) { return std::string_view("heartbeat"); },
           [](const ResumeRequest&) { return std::string_view("resume"); },
           [](const SwitchRoleRequest&) { return std::string_view("switch-role"); },
+          [](const SetVideoQualityRequest&) { return std::string_view("set-video-quality"); },
+          [](const PauseVideoRequest&) { return std::string_view("pause-video"); },
       },
       message);
 }
@@ -723,6 +776,16 @@ std::string EncodeClientMessage(const ClientMessage& message) {
                  [&](const HeartbeatRequest&) {},
                  [&](const ResumeRequest& m) { j["sessionToken"] = m.session_token; },
                  [&](const SwitchRoleRequest& m) { j["role"] = ToString(m.role); },
+                 [&](const SetVideoQualityRequest& m) {
+                   j["userId"] = m.user_id;
+                   j["quality"] = ToString(m.quality);
+                   if (m.source != TrackSource::kCamera) j["source"] = ToString(m.source);
+                 },
+                 [&](const PauseVideoRequest& m) {
+                   j["userId"] = m.user_id;
+                   j["paused"] = m.paused;
+                   if (m.source != TrackSource::kCamera) j["source"] = ToString(m.source);
+                 },
              },
              message);
   return Dump(j);
@@ -793,6 +856,16 @@ std::string EncodeEvent(const ServerEvent& event) {
           [](const AudienceCountEvent& e) {
             return json{{"type", "audience-count"}, {"count", e.count}};
           },
+          [](const VolumeEvent& e) {
+            json volumes = json::array();
+            for (const UserVolume& v : e.volumes) {
+              volumes.push_back(json{{"userId", v.user_id}, {"volume", v.volume}});
+            }
+            return json{{"type", "volume"}, {"volumes", std::move(volumes)}};
+          },
+          [](const ActiveSpeakerEvent& e) {
+            return json{{"type", "active-speaker"}, {"userId", e.user_id}};
+          },
       },
       event);
   return Dump(j);
@@ -815,6 +888,18 @@ std::string_view ToString(TrackSource source) {
 }
 
 std::string_view ToString(PcKind pc) { return pc == PcKind::kPublish ? "publish" : "subscribe"; }
+
+std::string_view ToString(VideoQuality quality) {
+  switch (quality) {
+    case VideoQuality::kHigh:
+      return "high";
+    case VideoQuality::kLow:
+      return "low";
+    case VideoQuality::kAuto:
+      break;
+  }
+  return "auto";
+}
 
 std::string_view ToString(KickReason reason) {
   switch (reason) {

@@ -144,9 +144,32 @@ struct SwitchRoleRequest {
   bool operator==(const SwitchRoleRequest&) const = default;
 };
 
-using ClientMessage = std::variant<JoinRequest, LeaveRequest, PublishRequest, UnpublishRequest,
-                                   SubscribeRequest, MuteRequest, IceCandidateRequest,
-                                   HeartbeatRequest, ResumeRequest, SwitchRoleRequest>;
+// Subscriber-side video control (simulcast, docs/MEDIA.md): which layer of a
+// user's video to receive, and pausing it (a tile not visible). `source`
+// picks the track: camera (default) or screen.
+enum class VideoQuality : uint8_t { kAuto, kHigh, kLow };
+std::string_view ToString(VideoQuality quality);
+
+struct SetVideoQualityRequest {  // `set-video-quality`
+  RequestId id;
+  std::string user_id;
+  VideoQuality quality = VideoQuality::kAuto;
+  TrackSource source = TrackSource::kCamera;
+  bool operator==(const SetVideoQualityRequest&) const = default;
+};
+
+struct PauseVideoRequest {  // `pause-video`
+  RequestId id;
+  std::string user_id;
+  bool paused = false;
+  TrackSource source = TrackSource::kCamera;
+  bool operator==(const PauseVideoRequest&) const = default;
+};
+
+using ClientMessage =
+    std::variant<JoinRequest, LeaveRequest, PublishRequest, UnpublishRequest, SubscribeRequest,
+                 MuteRequest, IceCandidateRequest, HeartbeatRequest, ResumeRequest,
+                 SwitchRoleRequest, SetVideoQualityRequest, PauseVideoRequest>;
 
 // Decodes one client text frame. On failure, when `error_id` is non-null and
 // the message carried a valid `id`, it is stored there so the error reply can
@@ -203,6 +226,20 @@ struct UserRoleChangedEvent {
 struct AudienceCountEvent {
   int64_t count = 0;
 };
+// Every 300 ms while anyone in the room is above the silence threshold:
+// each such user's loudness, 0..100 (docs/MEDIA.md "Audio levels").
+struct UserVolume {
+  std::string user_id;
+  int volume = 0;
+  bool operator==(const UserVolume&) const = default;
+};
+struct VolumeEvent {
+  std::vector<UserVolume> volumes;
+};
+// The loudest user changed (loudest in 2 consecutive level intervals).
+struct ActiveSpeakerEvent {
+  std::string user_id;
+};
 // The server (re)offers the subscribe peer connection; the client answers
 // with a `subscribe` request carrying the same offer id.
 struct SubscribeOfferTrack {
@@ -221,7 +258,7 @@ struct SubscribeOfferEvent {
 using ServerEvent =
     std::variant<UserJoinedEvent, UserLeftEvent, TrackPublishedEvent, TrackUnpublishedEvent,
                  TrackMuteEvent, KickedEvent, RoomDismissedEvent, SubscribeOfferEvent,
-                 UserRoleChangedEvent, AudienceCountEvent>;
+                 UserRoleChangedEvent, AudienceCountEvent, VolumeEvent, ActiveSpeakerEvent>;
 
 // {"type":"ok","id":<id>,"data":<data>} (data omitted when null).
 std::string EncodeOk(const RequestId& id, const nlohmann::json& data = nullptr);

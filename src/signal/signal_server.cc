@@ -11,6 +11,8 @@
 #include "crypto/primitives.h"
 #include "rtc/sdp/negotiation.h"
 #include "rtc/sdp/sdp.h"
+#include "sfu/room_message.h"
+#include "signal/active_speaker.h"
 
 namespace aegis::signal {
 namespace {
@@ -24,6 +26,9 @@ constexpr const char* kAlreadyJoined = "already_joined";
 constexpr const char* kRateLimited = "rate_limited";
 constexpr const char* kRoomFull = "room_full";
 constexpr const char* kUnknownTrack = "unknown_track";
+constexpr const char* kUnknownUser = "unknown_user";
+// Video controls kept per subscriber (user × source); more is a client bug.
+constexpr size_t kMaxVideoPrefs = 256;
 constexpr const char* kStaleOffer = "stale_offer";
 constexpr const char* kSdpUnsupported = "sdp_unsupported";
 constexpr const char* kResumeFailed = "resume_failed";
@@ -146,6 +151,13 @@ struct SignalServer::Session {
   uint64_t pub_version = 0;
   std::map<std::string, uint8_t> payload_types;  // codec key → subscriber PT
   uint8_t next_payload_type = 96;
+  // set-video-quality / pause-video by "<user id>/<source>", applied to each
+  // consumer of that video (also one created later, e.g. after a re-publish).
+  struct VideoPref {
+    VideoQuality quality = VideoQuality::kAuto;
+    bool paused = false;
+  };
+  std::map<std::string, VideoPref> video_prefs;
 };
 
 struct SignalServer::Room {
@@ -153,6 +165,7 @@ struct SignalServer::Room {
   std::string comm_id;
   size_t worker = 0;
   std::map<std::string, uint64_t> members;  // user id → session id
+  ActiveSpeakerDetector speaker;            // `active-speaker` events
 };
 
 // Registry listener for one session: REST kicks arrive through it.
@@ -382,6 +395,10 @@ void SignalServer::Dispatch(Session& s, std::string_view text) {
           status = HandleMute(s, m);
         } else if constexpr (std::is_same_v<T, SwitchRoleRequest>) {
           status = HandleSwitchRole(s, m.role);
+        } else if constexpr (std::is_same_v<T, SetVideoQualityRequest>) {
+          status = HandleVideoControl(s, m.user_id, m.source, m.quality, std::nullopt);
+        } else if constexpr (std::is_same_v<T, PauseVideoRequest>) {
+          status = HandleVideoControl(s, m.user_id, m.source, std::nullopt, m.paused);
         } else if constexpr (std::is_same_v<T, IceCandidateRequest>) {
           // ICE-lite: the client's connectivity checks tell us its candidates.
         }
@@ -698,12 +715,15 @@ rtc::LocalCapabilities SignalServer::Local(const Session& s, const rtc::IceCrede
     t.tcp_type = "passive";
     local.candidates.push_back(t);
   }
-  local.accept_data = false;  // room messages come with the media-quality work
+  // Room messages ride data channels on the publish connection (docs/MEDIA.md).
+  local.accept_data = true;
+  local.max_message_size = sfu::RoomMessageSctpLimit(options_.max_room_message_bytes);
   return local;
 }
 
 Status SignalServer::HandlePublish(Session& s, const PublishRequest& m, json* data) {
-  if (s.role == Role::kAudience) {
+  // The audience may open a data-only publish connection (room messages).
+  if (s.role == Role::kAudience && !m.tracks.empty()) {
     return Err(kRoleAudienceCannotPublish,
                "Audience members cannot publish; switch to the anchor role first.");
   }
@@ -732,6 +752,8 @@ Status SignalServer::HandlePublish(Session& s, const PublishRequest& m, json* da
     s.pub_transport = next_media_id_++;
     by_transport_[s.pub_transport] = s.id;
     worker.CreateTransport(s.pub_transport, s.pub_ice);
+    // Room messages of this connection go to the room's other publish connections.
+    worker.SetDataRoute(s.pub_transport, s.room->comm_id, s.user_id);
   }
   auto answer = rtc::BuildAnswer(*offer, Local(s, s.pub_ice, ++s.pub_version));
   if (!answer.ok()) return answer.status();
@@ -817,6 +839,24 @@ Status SignalServer::HandlePublish(Session& s, const PublishRequest& m, json* da
       if (e.uri == rtc::kExtMid) p.mid_extension_id = static_cast<uint8_t>(e.id);
       if (e.uri == rtc::kExtAudioLevel) p.audio_level_extension_id = static_cast<uint8_t>(e.id);
       if (e.uri == rtc::kExtTransportCc) p.transport_cc_extension_id = static_cast<uint8_t>(e.id);
+      if (e.uri == rtc::kExtRid) p.rid_extension_id = static_cast<uint8_t>(e.id);
+      if (e.uri == rtc::kExtRepairedRid) {
+        p.repaired_rid_extension_id = static_cast<uint8_t>(e.id);
+      }
+    }
+    if (p.kind == sfu::MediaKind::kVideo) {
+      for (const rtc::RtpCodec& c : pt.codecs) {
+        p.video_codecs.push_back({c.payload_type, rtc::VideoCodecFromName(c.encoding_name)});
+      }
+      // Simulcast layers in the answer's a=simulcast:recv order (the SDK
+      // lists them low to high; the first alternative of each stream).
+      if (a.simulcast && p.rid_extension_id != 0) {
+        for (const auto& stream : a.simulcast->recv) {
+          if (!stream.empty() && p.rids.size() < sfu::Worker::kMaxLayers) {
+            p.rids.push_back(stream.front().id);
+          }
+        }
+      }
     }
     // a=ssrc-group:FID media rtx, else the first a=ssrc (plain, non-simulcast
     // offers); simulcast layers are learnt from the MID/RID extensions.
@@ -862,6 +902,51 @@ Status SignalServer::HandleMute(Session& s, const MuteRequest& m) {
   it->second.info.muted = m.muted;
   WorkerOf(s).SetProducerPaused(it->second.producer_id, m.muted);
   Broadcast(*s.room, &s, EncodeEvent(TrackMuteEvent{s.user_id, m.track_id, m.muted}));
+  return Status::Ok();
+}
+
+namespace {
+
+std::string VideoPrefKey(const std::string& user_id, TrackSource source) {
+  return user_id + "/" + std::string(ToString(source));
+}
+
+int LayerOf(VideoQuality quality) {
+  switch (quality) {
+    case VideoQuality::kHigh:
+      return sfu::Worker::kLayerHigh;
+    case VideoQuality::kLow:
+      return 0;
+    case VideoQuality::kAuto:
+      break;
+  }
+  return sfu::Worker::kLayerAuto;
+}
+
+}  // namespace
+
+Status SignalServer::HandleVideoControl(Session& s, const std::string& user_id, TrackSource source,
+                                        std::optional<VideoQuality> quality,
+                                        std::optional<bool> paused) {
+  if (s.room == nullptr || !s.room->members.contains(user_id) || user_id == s.user_id) {
+    return Err(kUnknownUser, "No other user `" + user_id + "` in this room.");
+  }
+  const std::string key = VideoPrefKey(user_id, source);
+  if (!s.video_prefs.contains(key) && s.video_prefs.size() >= kMaxVideoPrefs) {
+    return Status::Error(std::string(kErrInvalidField), "Too many video controls.");
+  }
+  Session::VideoPref& pref = s.video_prefs[key];
+  if (quality) pref.quality = *quality;
+  if (paused) pref.paused = *paused;
+  sfu::Worker& worker = WorkerOf(s);
+  for (const SubSection& sec : s.sections) {
+    if (!sec.active || sec.kind != TrackKind::kVideo || sec.user_id != user_id ||
+        sec.source != source) {
+      continue;
+    }
+    if (quality) worker.SetConsumerPreferredLayer(sec.consumer_id, LayerOf(*quality));
+    if (paused) worker.SetConsumerPaused(sec.consumer_id, *paused);
+  }
   return Status::Ok();
 }
 
@@ -974,7 +1059,11 @@ void SignalServer::UpdateSubscriptions(Session& s) {
       rtc::RtpCodec out = c;
       out.payload_type = *pt;
       out.feedback.clear();
-      if (sec->kind == TrackKind::kVideo) out.feedback = {"nack", "nack pli", "ccm fir"};
+      // goog-remb: the subscriber's downlink estimate, which caps its
+      // simulcast layer under `auto` (docs/MEDIA.md).
+      if (sec->kind == TrackKind::kVideo) {
+        out.feedback = {"nack", "nack pli", "ccm fir", "goog-remb"};
+      }
       sec->codecs.push_back(std::move(out));
       if (c.payload_type < 128) cp.payload_map[c.payload_type] = *pt;
       if (sec->kind != TrackKind::kVideo) continue;
@@ -993,6 +1082,13 @@ void SignalServer::UpdateSubscriptions(Session& s) {
       sec->rtx_ssrc = 0;
     }
     worker.AddConsumer(cp);
+    if (sec->kind == TrackKind::kVideo) {
+      auto pref = s.video_prefs.find(VideoPrefKey(sec->user_id, sec->source));
+      if (pref != s.video_prefs.end()) {
+        worker.SetConsumerPreferredLayer(cp.consumer_id, LayerOf(pref->second.quality));
+        worker.SetConsumerPaused(cp.consumer_id, pref->second.paused);
+      }
+    }
     changed = true;
   }
   if (changed) SendSubscribeOffer(s);
@@ -1089,6 +1185,7 @@ void SignalServer::Leave(Session& s, std::string_view reason, bool in_registry) 
   s.outstanding_offer = 0;
   if (auto it = room.members.find(s.user_id); it != room.members.end() && it->second == s.id) {
     room.members.erase(it);
+    room.speaker.Forget(s.user_id);
   }
   if (in_registry) registry_.RemoveUser(s.room_key, s.user_id);
   if (store::AppStore* app = AppStoreFor(s.sdkappid)) {
@@ -1165,6 +1262,38 @@ void SignalServer::OnTransportStateChanged(size_t worker, uint64_t transport_id,
              {"state", sfu::TransportStateName(state)},
              {"detail", reason}});
   });
+}
+
+void SignalServer::OnAudioLevels(size_t worker, std::span<const sfu::AudioLevel> levels) {
+  post_([this, alive = alive_, worker,
+         copy = std::vector<sfu::AudioLevel>(levels.begin(), levels.end())] {
+    if (*alive) HandleAudioLevels(worker, copy);
+  });
+}
+
+void SignalServer::HandleAudioLevels(size_t worker, const std::vector<sfu::AudioLevel>& levels) {
+  for (auto& entry : rooms_) {
+    Room& room = *entry.second;
+    if (room.worker != worker) continue;
+    // One entry per user: the loudest of their audio tracks (mic, screen audio).
+    std::vector<UserVolume> volumes;
+    for (const auto& member : room.members) {
+      auto sit = sessions_.find(member.second);
+      if (sit == sessions_.end()) continue;
+      int loudest = -1;
+      for (const auto& track : sit->second->tracks) {
+        if (track.second.info.kind != TrackKind::kAudio) continue;
+        for (const sfu::AudioLevel& l : levels) {
+          if (l.producer_id == track.second.producer_id) loudest = std::max<int>(loudest, l.volume);
+        }
+      }
+      if (loudest >= 0) volumes.push_back(UserVolume{member.first, loudest});
+    }
+    // Empty intervals still count: they break an active-speaker streak.
+    const std::optional<std::string> speaker = room.speaker.Update(volumes);
+    if (!volumes.empty()) Broadcast(room, nullptr, EncodeEvent(VolumeEvent{std::move(volumes)}));
+    if (speaker) Broadcast(room, nullptr, EncodeEvent(ActiveSpeakerEvent{*speaker}));
+  }
 }
 
 }  // namespace aegis::signal

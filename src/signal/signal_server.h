@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -46,6 +47,9 @@ struct SignalServerOptions {
   // user-joined/user-left events like anchors. Off (the live-streaming
   // default): only their number is shared (`audience-count`).
   bool show_audience = false;
+  // room.max_message_bytes: the room message payload cap; the publish answer
+  // advertises the matching SCTP a=max-message-size (sfu/room_message.h).
+  size_t max_room_message_bytes = 16384;
 };
 
 class SignalServer final : public net::WebSocketHandler, public sfu::Worker::Listener {
@@ -74,6 +78,8 @@ class SignalServer final : public net::WebSocketHandler, public sfu::Worker::Lis
   // sfu::Worker::Listener (worker thread; re-posted to the io thread)
   void OnTransportStateChanged(size_t worker, uint64_t transport_id, sfu::TransportState state,
                                const std::string& reason) override;
+  // `volume` / `active-speaker` events to the rooms of `worker`.
+  void OnAudioLevels(size_t worker, std::span<const sfu::AudioLevel> levels) override;
 
   // Records every joined user as left (reason server_shutdown) and every
   // room as ended. Call after the HTTPS server stopped (no more callbacks).
@@ -97,11 +103,16 @@ class SignalServer final : public net::WebSocketHandler, public sfu::Worker::Lis
   Status HandleSubscribe(Session& s, const SubscribeRequest& m);
   Status HandleMute(Session& s, const MuteRequest& m);
   Status HandleSwitchRole(Session& s, Role role);
+  // set-video-quality / pause-video: the subscriber's controls for one user's
+  // video (simulcast layer, paused), kept and applied to its consumer.
+  Status HandleVideoControl(Session& s, const std::string& user_id, TrackSource source,
+                            std::optional<VideoQuality> quality, std::optional<bool> paused);
 
   // Whether other users are told about `s` (user lists, joined/left events).
   bool Visible(const Session& s) const;
   int64_t AudienceCount(const Room& room) const;
   void BroadcastAudienceCount(const Room& room, const Session* except);
+  void HandleAudioLevels(size_t worker, const std::vector<sfu::AudioLevel>& levels);
 
   nlohmann::json RoomStateJson(const Session& s) const;
   void Broadcast(const Room& room, const Session* except, const std::string& text);

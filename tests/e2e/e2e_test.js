@@ -28,6 +28,17 @@
 //                      switches to anchor, publishes, and the anchor decodes
 //                      its video; the anchor shares its screen and the other
 //                      page decodes a remote track with source 'screen'
+//   j-e2ee             two pages with the same end-to-end key decode each
+//                      other's video; a page with another key receives the
+//                      packets but decodes no frame (its transform counts
+//                      decrypt failures); a plain observer page taps the
+//                      frames exactly as the SFU forwarded them: each is in
+//                      the documented encrypted format, decrypts here in
+//                      Node with the key to a VP8 frame, and none of the
+//                      clear frames' bytes beyond the clear header appear
+//   k-simulcast        a page publishes its camera as simulcast; a viewer's
+//                      setRemoteVideoQuality('low') drops the decoded width
+//                      (640 -> 320) while frames keep coming, 'high' restores it
 //
 // Run by run_e2e.sh, which provides: AEGIS_ADDR (host:port), AEGIS_SDKAPPID +
 // AEGIS_APP_KEY (demo application), AEGIS_SDKAPPID2 + AEGIS_APP_KEY2 (second
@@ -98,6 +109,9 @@ const ROOM_SHARED = BASE_ROOM; // a-e (app1 and app2 both use this number)
 const ROOM_HISTORY = BASE_ROOM + 1; // f
 const ROOM_DUP = BASE_ROOM + 2; // g
 const ROOM_ROLES = BASE_ROOM + 3; // h
+const ROOM_E2EE = BASE_ROOM + 40; // j
+const ROOM_MSG = BASE_ROOM + 60; // i
+const ROOM_SIMULCAST = BASE_ROOM + 70; // k
 
 // ---------------------------------------------------------------------------
 // Secrets never printed: keys, SecretKey, every UserSig minted.
@@ -250,9 +264,14 @@ class Peer {
     }
   }
 
-  // Opens the demo page; it joins on load (autojoin=1).
-  async open({ roomId, strRoomId, userSig, publish = true, role }) {
-    this.context = await browser.newContext({ ignoreHTTPSErrors: true });
+  // Opens the demo page; it joins on load (autojoin=1). `e2eeKey` (hex) turns
+  // on the SDK's end-to-end encryption; `initScript` runs before the page's
+  // scripts (`bypassCSP` lets it start blob: workers).
+  async open({ roomId, strRoomId, userSig, publish = true, role, e2eeKey, initScript, bypassCSP }) {
+    this.context = await browser.newContext({ ignoreHTTPSErrors: true, bypassCSP: Boolean(bypassCSP) });
+    if (initScript) {
+      await this.context.addInitScript(initScript);
+    }
     this.page = await this.context.newPage();
     const page = this.page;
     page.on('console', (m) => this.log(`console.${m.type()}: ${m.text()}`));
@@ -280,6 +299,10 @@ class Peer {
     }
     if (!publish) {
       q.set('publish', '0');
+    }
+    if (e2eeKey) {
+      secrets.add(e2eeKey);
+      q.set('e2eeKey', e2eeKey);
     }
     const url = `https://${ADDR}/demo/?${q}`;
     this.log(`goto ${url}`);
@@ -432,6 +455,75 @@ class Scenario {
       }
     }
   }
+}
+
+// ---------------------------------------------------------------------------
+// j-e2ee helpers: an independent (Node) reading of the SDK's E2EE frame
+// format (web/sdk/src/e2ee_frame.ts, docs/SECURITY.md), and a frame tap for a
+// plain observer page.
+
+// Media key = HKDF-SHA256(key material, salt "aegis-e2ee-v1", info "aegis e2ee
+// media frames"), as long as the material (16 or 32 bytes).
+function e2eeMediaKey(keyHex) {
+  const ikm = Buffer.from(keyHex, 'hex');
+  return Buffer.from(crypto.hkdfSync('sha256', ikm, Buffer.from('aegis-e2ee-v1'),
+    Buffer.from('aegis e2ee media frames'), ikm.length));
+}
+
+// Frame = clear header (N) | ciphertext | tag (16) | IV (12) | key id | N;
+// AAD = header | key id | N. Returns { n, keyId, iv, clear } or throws.
+function e2eeDecryptFrame(mediaKey, frame) {
+  const len = frame.length;
+  assert.ok(len >= 14 + 16, `frame of ${len} bytes is shorter than trailer + tag`);
+  const n = frame[len - 1];
+  const keyId = frame[len - 2];
+  assert.ok(n <= 10, `clear header length ${n} > 10`);
+  const iv = frame.subarray(len - 14, len - 2);
+  const tag = frame.subarray(len - 30, len - 14);
+  const ct = frame.subarray(n, len - 30);
+  const aad = Buffer.concat([frame.subarray(0, n), Buffer.from([keyId, n])]);
+  const alg = mediaKey.length === 32 ? 'aes-256-gcm' : 'aes-128-gcm';
+  const d = crypto.createDecipheriv(alg, mediaKey, iv);
+  d.setAAD(aad);
+  d.setAuthTag(tag);
+  const body = Buffer.concat([d.update(ct), d.final()]);
+  return { n, keyId, iv: Buffer.from(iv).toString('hex'),
+    clear: Buffer.concat([frame.subarray(0, n), body]) };
+}
+
+// Init script of the observer page: every receiver of every peer connection
+// gets an RTCRtpScriptTransform (blob worker, hence bypassCSP) that copies the
+// first video frames, exactly as received from the SFU, to window.__tapped
+// (base64) and passes every frame on unchanged.
+function frameTapInitScript() {
+  const worker = `self.onrtctransform = (ev) => {
+    const t = ev.transformer; let count = 0, bytes = 0;
+    t.readable.pipeThrough(new TransformStream({ transform(f, c) {
+      if (t.options.kind === 'video' && count < 60 && bytes < 800000) {
+        const d = new Uint8Array(f.data).slice(); count++; bytes += d.length;
+        self.postMessage({ type: f.type, data: d }, [d.buffer]);
+      }
+      c.enqueue(f);
+    } })).pipeTo(t.writable).catch(() => {});
+  };`;
+  const url = URL.createObjectURL(new Blob([worker], { type: 'text/javascript' }));
+  window.__tapped = [];
+  const Orig = window.RTCPeerConnection;
+  const Tapped = function (...args) {
+    const pc = new Orig(...args);
+    pc.addEventListener('track', (ev) => {
+      const w = new Worker(url);
+      w.onmessage = (m) => {
+        let bin = '';
+        for (const b of m.data.data) bin += String.fromCharCode(b);
+        window.__tapped.push({ type: m.data.type, b64: btoa(bin) });
+      };
+      ev.receiver.transform = new RTCRtpScriptTransform(w, { kind: ev.track.kind });
+    });
+    return pc;
+  };
+  Tapped.prototype = Orig.prototype;
+  window.RTCPeerConnection = Tapped;
 }
 
 const results = [];
@@ -762,6 +854,297 @@ async function main() {
     await Promise.all([J.close(), K.close()]);
     return `audience publish -> ${refused}; after switchRole: J<-kurt ${camera}; ` +
       `K<-jill ${screen}`;
+  });
+
+  await scenario('i-messages', async (s) => {
+    // P (pia) publishes the fake camera + microphone; Q (quinn, audience) and
+    // R (rita) publish nothing: their data channels ride data-only publish
+    // connections opened by on('message').
+    const [P, Q, R] = await Promise.all([
+      s.open('P', APP1, 'pia', { roomId: ROOM_MSG }),
+      s.open('Q', APP1, 'quinn', { roomId: ROOM_MSG, role: 'audience', publish: false }),
+      s.open('R', APP1, 'rita', { roomId: ROOM_MSG, publish: false }),
+    ]);
+    await waitJoined([P, Q, R]);
+    const record = () => {
+      const c = window.aegisDemo.client;
+      window.__msgs = [];
+      window.__volumes = [];
+      c.on('message', ({ userId, data }) => window.__msgs.push(
+        { userId, data: typeof data === 'string' ? data : `bin:${data.byteLength}` }));
+      c.on('volume', ({ volumes }) => window.__volumes.push(volumes));
+    };
+    await Promise.all([P, Q, R].map((p) => p.page.evaluate(record)));
+    // A message reaches the users whose channel is open at the server: an
+    // accepted (acknowledged) first message shows each page's is.
+    const ready = await Promise.all([P, Q, R].map((p) => p.page.evaluate(
+      () => window.aegisDemo.client.sendMessage('ready').then(() => null, (e) => e.code))));
+    assert.deepEqual(ready, [null, null, null], 'first message of each page');
+    const msgs = (p) => p.page.evaluate(() => window.__msgs.filter((x) => x.data !== 'ready'));
+    // 50 messages from the audience member to everyone, paced under the rate cap.
+    const sent = await Q.page.evaluate(async () => {
+      const c = window.aegisDemo.client;
+      for (let i = 0; i < 50; i++) {
+        await c.sendMessage(`m${i}`);
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      return 50;
+    });
+    const expected = Array.from({ length: sent }, (_, i) => `m${i}`);
+    await waitFor('P and R receive quinn\'s 50 messages in order', JOIN_MS, async () => {
+      const [mp, mr] = await Promise.all([msgs(P), msgs(R)]);
+      const got = (m) => m.filter((x) => x.userId === 'quinn').map((x) => x.data);
+      assert.deepEqual(got(mp), expected.slice(0, got(mp).length), 'P: order');
+      assert.deepEqual(got(mr), expected.slice(0, got(mr).length), 'R: order');
+      return got(mp).length === 50 && got(mr).length === 50 ? true :
+        `P has ${got(mp).length}, R has ${got(mr).length}`;
+    });
+    // One to one: only rita gets it.
+    assert.equal(await P.page.evaluate(() => window.aegisDemo.client.sendMessage(
+      new Uint8Array([1, 2, 3]), { to: ['rita'] }).then(() => null, (e) => e.code)), null);
+    await waitFor('R receives pia\'s direct message', JOIN_MS, async () => {
+      const mr = await msgs(R);
+      return mr.some((x) => x.userId === 'pia' && x.data === 'bin:3') ? true : 'not yet';
+    });
+    await holdFor(300, async () => {
+      const mq = await msgs(Q);
+      assert.ok(!mq.some((x) => x.userId === 'pia'), 'Q got a message addressed to rita');
+    });
+    // 17 KiB: refused by the server with its code.
+    const big = await R.page.evaluate(() => window.aegisDemo.client.sendMessage(
+      'x'.repeat(17 * 1024)).then(() => null, (e) => e.code));
+    assert.equal(big, 'message_too_large', '17 KiB message');
+    // 60 messages at once: beyond the 30/s cap some are refused.
+    const codes = await R.page.evaluate(async () => {
+      const c = window.aegisDemo.client;
+      const all = await Promise.allSettled(
+        Array.from({ length: 60 }, (_, i) => c.sendMessage(`burst${i}`)));
+      return all.map((r) => (r.status === 'fulfilled' ? 'ok' : r.reason.code));
+    });
+    const limited = codes.filter((c) => c === 'message_rate_limited').length;
+    const ok = codes.filter((c) => c === 'ok').length;
+    assert.ok(limited > 0 && ok > 0 && limited + ok === 60, `burst results: ${codes.join(',')}`);
+    // Audio levels: pia's fake microphone yields volume events at Q.
+    await waitFor('Q gets volume events naming pia', JOIN_MS, async () => {
+      const v = await Q.page.evaluate(() => window.__volumes);
+      return v.some((list) => list.some((e) => e.userId === 'pia' && e.volume > 0)) ? true :
+        `${v.length} volume events`;
+    });
+    await Promise.all([P.close(), Q.close(), R.close()]);
+    return `50 in order to 2 pages, 1 direct, 17 KiB -> ${big}, burst of 60 -> ${ok} ok / ` +
+      `${limited} rate-limited, volume events seen`;
+  });
+
+  await scenario('j-e2ee', async (s) => {
+    const KEY = crypto.randomBytes(32).toString('hex');
+    const WRONG = crypto.randomBytes(32).toString('hex');
+    // L runs the createEncodedStreams fallback (RTCRtpScriptTransform hidden
+    // from the page), M RTCRtpScriptTransform: both paths, interoperating.
+    const [L, M, W, O] = await Promise.all([
+      s.open('L', APP1, 'lena', { roomId: ROOM_E2EE, e2eeKey: KEY,
+        initScript: () => { delete window.RTCRtpScriptTransform; } }),
+      s.open('M', APP1, 'mike', { roomId: ROOM_E2EE, e2eeKey: KEY }),
+      s.open('W', APP1, 'wade', { roomId: ROOM_E2EE, e2eeKey: WRONG, publish: false }),
+      s.open('O', APP1, 'olga', { roomId: ROOM_E2EE, publish: false,
+        initScript: frameTapInitScript, bypassCSP: true }),
+    ]);
+    await waitJoined([L, M, W, O]);
+    await waitFor('L and M decode >= 30 frames of each other\'s video, W receives > 100 video ' +
+      'packets of lena and counts decrypt failures, O tapped >= 20 frames', MEDIA_MS, async () => {
+      const [sl, sm, sw] = await statsOf([L, M, W]);
+      const tapped = await O.page.evaluate(() => window.__tapped.length);
+      const lm = remote(sl, 'mike');
+      const ml = remote(sm, 'lena');
+      const wl = remote(sw, 'lena');
+      const ok = lm && ml && wl && lm.framesDecoded >= 30 && ml.framesDecoded >= 30 &&
+        wl.videoPacketsReceived > 100 && sw.e2ee && sw.e2ee.decryptFailures > 0 && tapped >= 20;
+      return ok ? true : `L: ${brief(sl)}; M: ${brief(sm)}; W: ${brief(sw)} ` +
+        `video packets ${wl && wl.videoPacketsReceived} e2ee ${JSON.stringify(sw.e2ee)}; ` +
+        `O tapped ${tapped}`;
+    });
+    const [sl, sm, sw] = await statsOf([L, M, W]);
+    for (const [name, st] of [['L', sl], ['M', sm]]) {
+      assert.ok(st.e2ee && st.e2ee.framesEncrypted > 0 && st.e2ee.framesDecrypted > 0,
+        `${name} e2ee counters: ${JSON.stringify(st.e2ee)}`);
+      assert.equal(st.e2ee.decryptFailures + st.e2ee.unknownKeyFrames, 0,
+        `${name}: frames of the same key failed: ${JSON.stringify(st.e2ee)}`);
+    }
+    assert.equal(sl.e2ee.mode, 'encoded-streams', 'L: E2EE mode');
+    assert.equal(sm.e2ee.mode, 'script-transform', 'M: E2EE mode');
+    // The wrong key: packets arrive, no frame is decoded, nothing authenticates.
+    for (const u of ['lena', 'mike']) {
+      const r = remote(sw, u);
+      assert.ok(r && r.videoPacketsReceived > 0, `W receives no video of ${u}: ${brief(sw)}`);
+      assert.equal(r.framesDecoded, 0, `W (wrong key) decoded frames of ${u}: ${brief(sw)}`);
+    }
+    assert.equal(sw.e2ee.framesDecrypted, 0, `W decrypted frames: ${JSON.stringify(sw.e2ee)}`);
+
+    // The frames as the SFU forwarded them (tapped by the plain observer).
+    const tapped = (await O.page.evaluate(() => window.__tapped))
+      .map((f) => ({ type: f.type, data: Buffer.from(f.b64, 'base64') }));
+    const mediaKey = e2eeMediaKey(KEY);
+    const wrongKey = e2eeMediaKey(WRONG);
+    const ivs = new Set();
+    let keyframes = 0;
+    let bytes = 0;
+    for (const [i, f] of tapped.entries()) {
+      if (f.data.length === 0) {
+        continue;
+      }
+      const what = `tapped frame ${i} (${f.type}, ${f.data.length} bytes)`;
+      let dec;
+      try {
+        dec = e2eeDecryptFrame(mediaKey, f.data);
+      } catch (e) {
+        throw new Error(`${what} does not decrypt with the room key: ${e.message}`);
+      }
+      assert.throws(() => e2eeDecryptFrame(wrongKey, f.data), `${what} decrypts with another key`);
+      assert.equal(dec.keyId, 0, `${what}: key id`);
+      assert.ok(!ivs.has(dec.iv), `${what}: IV ${dec.iv} used twice`);
+      ivs.add(dec.iv);
+      const clear = dec.clear;
+      const isKey = (clear[0] & 1) === 0;
+      // The clear header is what VP8 needs it to be: 10 bytes for a keyframe
+      // (frame tag, start code, size), 3 for a delta frame.
+      assert.equal(dec.n, isKey ? 10 : 3, `${what}: clear header length`);
+      if (isKey) {
+        keyframes++;
+        assert.deepEqual([...clear.subarray(3, 6)], [0x9d, 0x01, 0x2a],
+          `${what}: the decrypted keyframe has no VP8 start code`);
+      }
+      // The forwarded bytes beyond the clear header are not the clear frame's:
+      // no 8-byte run of the clear payload appears anywhere in the forwarded frame.
+      const body = clear.subarray(dec.n);
+      for (let off = 0; off + 8 <= body.length; off += 8) {
+        assert.equal(f.data.indexOf(body.subarray(off, off + 8), dec.n), -1,
+          `${what}: clear payload bytes ${dec.n + off}..${dec.n + off + 8} appear in the ` +
+          'forwarded frame');
+      }
+      bytes += f.data.length;
+    }
+    assert.ok(ivs.size >= 20, `only ${ivs.size} non-empty frames tapped`);
+    assert.ok(keyframes >= 1, 'no keyframe among the tapped frames');
+    // Room messages are end-to-end encrypted too: M reads lena's text, the
+    // plain observer O gets only ciphertext, W (wrong key) gets a decrypt error.
+    const SECRET = 'e2ee-secret-message-4242';
+    const recordMessages = () => {
+      window.__msgs = [];
+      window.__errors = [];
+      const c = window.aegisDemo.client;
+      c.on('message', ({ userId, data }) => window.__msgs.push({ userId,
+        text: typeof data === 'string' ? data : new TextDecoder().decode(data) }));
+      c.on('error', ({ code }) => window.__errors.push(code));
+      return c.sendMessage('ready').then(() => null, (e) => e.code);
+    };
+    assert.deepEqual(await Promise.all([L, M, W, O].map((p) => p.page.evaluate(recordMessages))),
+      [null, null, null, null], 'first message of each page');
+    await L.page.evaluate((t) => window.aegisDemo.client.sendMessage(t), SECRET);
+    await waitFor('M decrypts lena\'s message, O and W receive it', JOIN_MS, async () => {
+      const [mm, om, we] = await Promise.all([
+        M.page.evaluate(() => window.__msgs.filter((x) => x.userId === 'lena')),
+        O.page.evaluate(() => window.__msgs.filter((x) => x.userId === 'lena')),
+        W.page.evaluate(() => window.__errors)]);
+      // (O may have missed lena's 'ready', sent before O's channel was open.)
+      return mm.some((x) => x.text === SECRET) && om.length >= 1 &&
+        we.includes('e2ee_decrypt_failed') ? true :
+        `M ${JSON.stringify(mm)}, O ${om.length}, W errors ${JSON.stringify(we)}`;
+    });
+    const observed = await O.page.evaluate(() => window.__msgs.filter((x) => x.userId === 'lena'));
+    assert.ok(observed.every((x) => !x.text.includes(SECRET) && !x.text.includes('ready')),
+      'the plain observer read a clear message');
+    const [so] = await statsOf([O]);
+    const ol = remote(so, 'lena');
+    await Promise.all([L.close(), M.close(), W.close(), O.close()]);
+    return `L (encoded-streams) <-mike ${remote(sl, 'mike').framesDecoded} frames, ` +
+      `M (script-transform) <-lena ` +
+      `${remote(sm, 'lena').framesDecoded}; W (wrong key): ${remote(sw, 'lena').videoPacketsReceived} ` +
+      `video packets, 0 frames, ${sw.e2ee.decryptFailures} decrypt failures; ` +
+      `O tapped ${ivs.size} frames (${keyframes} keyframes, ${bytes} bytes): all in the E2EE ` +
+      `format, none leaks clear payload; plain O decoded ${ol ? ol.framesDecoded : '?'} frames; ` +
+      'room messages: M decrypted, O saw only ciphertext, W failed to decrypt';
+  });
+
+  // k-simulcast: P publishes its 640x480 camera as simulcast (SDK default:
+  // 320x240 low layer, full high layer); S asks for 'low' and the decoded
+  // width drops while frames keep coming, then 'high' brings it back. The high
+  // layer only flows once P's send-side estimate (fed by the worker's
+  // transport-cc feedback) allows it, so the first wait is the longest.
+  await scenario('k-simulcast', async (s) => {
+    const [P, S] = await Promise.all([
+      s.open('P', APP1, 'pia', { roomId: ROOM_SIMULCAST }),
+      s.open('S', APP1, 'sam', { roomId: ROOM_SIMULCAST, publish: false }),
+    ]);
+    await waitJoined([P, S]);
+    const camOf = async () => {
+      const st = await withTimeout(S.page.evaluate(() => window.aegisDemo.client.getStats()), 5000,
+        'S getStats');
+      const t = st.remoteTracks.find((r) => r.userId === 'pia' && r.kind === 'video' &&
+        r.source === 'camera');
+      return t ? { width: t.frameWidth || 0, frames: t.framesDecoded || 0 } : { width: 0, frames: 0 };
+    };
+    const quality = (q) => withTimeout(S.page.evaluate(
+      (qq) => window.aegisDemo.client.setRemoteVideoQuality('pia', qq), q), 5000, `quality ${q}`);
+    // Waits for `width` with frames still being decoded after it was reached.
+    const waitWidth = async (label, want, timeoutMs) => {
+      let at = null;
+      let last = '';
+      await waitFor(`S decodes pia's camera at ${label}`, timeoutMs, async () => {
+        const c = await camOf();
+        last = `${c.width}px, ${c.frames} frames`;
+        if (!want(c.width)) {
+          at = null;
+          return last;
+        }
+        if (at === null) {
+          at = c.frames;
+        }
+        return c.frames >= at + 10 ? true : last;
+      });
+      return last;
+    };
+    // P's layers as its browser sends them (for the failure message: on a
+    // loaded machine Chrome scales both layers down for CPU, or holds the high
+    // one back for bandwidth).
+    const sent = () => withTimeout(P.page.evaluate(async () => {
+      const st = await window.aegisDemo.client.getStats();
+      const out = [];
+      if (st.publish) {
+        st.publish.forEach((r) => {
+          if (r.type === 'outbound-rtp' && r.kind === 'video') {
+            out.push(`${r.rid || '-'}:${r.frameWidth || 0}px/${r.framesEncoded || 0}f/` +
+              `${r.qualityLimitationReason || ''}`);
+          }
+        });
+      }
+      return out.sort().join(' ');
+    }), 5000, 'P getStats').catch((e) => `? (${e.message})`);
+    // Under auto the high layer arrives once P's estimate allows it: 640 px
+    // normally; whatever Chrome's CPU adaptation left of it otherwise.
+    let best = 0;
+    try {
+      await waitWidth('640 px (auto: high layer)', (w) => {
+        best = Math.max(best, w);
+        return w >= 640;
+      }, 10000);
+    } catch (e) {
+      if (!(best >= 320)) {
+        throw new Error(`${e.message}; P sends ${await sent()}`);
+      }
+    }
+    const high0 = `${best}px`;
+    await quality('low');
+    let lowWidth = 0;
+    const low = await waitWidth(`<= ${best / 2} px (low layer)`, (w) => {
+      lowWidth = w;
+      return w > 0 && w <= best / 2;
+    }, 6000).catch(async (e) => { throw new Error(`${e.message}; P sends ${await sent()}`); });
+    await quality('high');
+    const high1 = await waitWidth(`> ${lowWidth} px (high layer again)`, (w) => w > lowWidth, 6000)
+      .catch(async (e) => { throw new Error(`${e.message}; P sends ${await sent()}`); });
+    const st = await S.stats();
+    assert.equal(st.joined, true, `S left: ${brief(st)}`);
+    await Promise.all([P.close(), S.close()]);
+    return `auto ${high0}; low ${low}; high ${high1}`;
   });
 
   await browser.close();

@@ -154,7 +154,16 @@ Bytes TestPeer::BuildRtp(const RtpSpec& spec) {
   bool ok = w.WriteU8(spec.with_extension ? 0x90 : 0x80) &&
             w.WriteU8(static_cast<uint8_t>((spec.marker ? 0x80 : 0) | spec.payload_type)) &&
             w.WriteU16(spec.sequence_number) && w.WriteU32(spec.timestamp) && w.WriteU32(spec.ssrc);
-  if (spec.with_extension) {
+  if (spec.with_extension && !spec.extensions.empty()) {
+    Bytes block;
+    for (const auto& [id, value] : spec.extensions) {
+      block.push_back(static_cast<uint8_t>((id << 4) | ((value.size() - 1) & 0x0F)));
+      block.insert(block.end(), value.begin(), value.end());
+    }
+    while (block.size() % 4 != 0) block.push_back(0);
+    ok = ok && w.WriteU16(rtc::RtpPacket::kOneByteProfile) &&
+         w.WriteU16(static_cast<uint16_t>(block.size() / 4)) && w.WriteBytes(block);
+  } else if (spec.with_extension) {
     // RFC 8285 one-byte block: abs-send-time (id 2, 3 bytes) and
     // transport-wide-cc (id 3, 2 bytes), padded to 8 bytes = 2 words.
     ok = ok && w.WriteU16(rtc::RtpPacket::kOneByteProfile) && w.WriteU16(2) && w.WriteU8(0x22) &&
@@ -377,7 +386,13 @@ void TestPeer::OnDtlsConnected(const rtc::SrtpKeys& keys) {
 
 void TestPeer::OnDtlsFailed(const std::string& reason) { dtls_failure_ = reason; }
 
-void TestPeer::OnDtlsApplicationData(std::span<const uint8_t> /*data*/) {}
+void TestPeer::OnDtlsApplicationData(std::span<const uint8_t> data) {
+  if (on_application_data) on_application_data(data);
+}
+
+bool TestPeer::SendApplicationData(std::span<const uint8_t> data) {
+  return dtls_->SendApplicationData(data).ok();
+}
 
 void TestPeer::OnDtlsClosed() { dtls_closed_ = true; }
 

@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rtc/dtls/dtls_certificate.h"
@@ -72,6 +73,9 @@ struct RtpSpec {
   uint32_t timestamp = 0;
   bool marker = false;
   bool with_extension = true;
+  // With with_extension: these one-byte elements (id, value) instead of the
+  // default block, e.g. MID / RID (RFC 8843, RFC 8852) for simulcast.
+  std::vector<std::pair<uint8_t, std::string>> extensions;
   Bytes payload;
 };
 
@@ -125,6 +129,11 @@ class TestPeer final : public rtc::DtlsTransport::Listener {
   void SendRtcp(const std::function<size_t(std::span<uint8_t>)>& build);
   void SendPli(uint32_t sender_ssrc, uint32_t media_ssrc);
   void SendSenderReport(const rtc::SenderInfo& info);
+  // --- Data channels: SCTP packets as DTLS application data (a test wires
+  // a client-role rtc::SctpAssociation to these two).
+  bool SendApplicationData(std::span<const uint8_t> data);
+  std::function<void(std::span<const uint8_t>)> on_application_data;
+
   // Any bytes, unprotected, to the worker (or `to`).
   void SendRaw(std::span<const uint8_t> datagram);
   void SendRawTo(std::span<const uint8_t> datagram, const rtc::Endpoint& to);

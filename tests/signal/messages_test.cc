@@ -108,6 +108,22 @@ TEST(SignalDecode, Publish) {
   EXPECT_EQ(m.tracks[2], (TrackInfo{"scr", TrackKind::kVideo, TrackSource::kScreen, false}));
 }
 
+// No tracks: a data-only publish connection (room messages).
+TEST(SignalDecode, PublishWithoutTracks) {
+  auto m = DecodeAs<PublishRequest>(
+      Msg({{"type", "publish"}, {"id", 3}, {"sdp", kOffer}, {"tracks", json::array()}}));
+  EXPECT_EQ(m.sdp, kOffer);
+  EXPECT_TRUE(m.tracks.empty());
+}
+
+TEST(SignalDecode, VolumeAndActiveSpeakerEvents) {
+  EXPECT_EQ(EncodeEvent(VolumeEvent{{{"alice", 80}, {"bob", 31}}}),
+            R"({"type":"volume","volumes":[{"userId":"alice","volume":80},)"
+            R"({"userId":"bob","volume":31}]})");
+  EXPECT_EQ(EncodeEvent(ActiveSpeakerEvent{"alice"}),
+            R"({"type":"active-speaker","userId":"alice"})");
+}
+
 TEST(SignalDecode, Unpublish) {
   auto m = DecodeAs<UnpublishRequest>(R"({"type":"unpublish","id":4,"trackIds":["a","b-2"]})");
   EXPECT_EQ(m.track_ids, (std::vector<std::string>{"a", "b-2"}));
@@ -124,6 +140,29 @@ TEST(SignalDecode, Mute) {
   auto m = DecodeAs<MuteRequest>(R"({"type":"mute","id":6,"trackId":"cam","muted":true})");
   EXPECT_EQ(m.track_id, "cam");
   EXPECT_TRUE(m.muted);
+}
+
+TEST(SignalDecode, VideoControls) {
+  auto q = DecodeAs<SetVideoQualityRequest>(
+      R"({"type":"set-video-quality","id":1,"userId":"alice","quality":"high"})");
+  EXPECT_EQ(q.user_id, "alice");
+  EXPECT_EQ(q.quality, VideoQuality::kHigh);
+  EXPECT_EQ(q.source, TrackSource::kCamera);
+  auto p = DecodeAs<PauseVideoRequest>(
+      R"({"type":"pause-video","id":2,"userId":"bob","paused":true,"source":"screen"})");
+  EXPECT_EQ(p.user_id, "bob");
+  EXPECT_TRUE(p.paused);
+  EXPECT_EQ(p.source, TrackSource::kScreen);
+  for (const char* bad : {
+           R"({"type":"set-video-quality","id":1,"userId":"alice","quality":"best"})",
+           R"({"type":"set-video-quality","id":1,"userId":"a b","quality":"low"})",
+           R"({"type":"set-video-quality","id":1,"userId":"alice"})",
+           R"({"type":"set-video-quality","id":1,"userId":"alice","quality":"low","x":1})",
+           R"({"type":"pause-video","id":1,"userId":"alice","paused":"yes"})",
+           R"({"type":"pause-video","id":1,"userId":"alice","paused":true,"source":"microphone"})",
+       }) {
+    EXPECT_FALSE(DecodeClientMessage(bad).ok()) << bad;
+  }
 }
 
 TEST(SignalDecode, IceCandidate) {
@@ -313,7 +352,6 @@ std::vector<BadCase> BadCases() {
       {"depth 9 nesting", Nested(8), "too_large"},
       {"tracks missing", json{{"type", "publish"}, {"id", 1}, {"sdp", kOffer}}.dump(),
        "missing_field"},
-      {"tracks empty", publish(json::array()), "invalid_field"},
       {"tracks not array", publish(track), "invalid_field"},
       {"17 tracks", publish(many_tracks), "too_large"},
       {"track not object", publish(json::array({"t"})), "invalid_field"},
@@ -477,6 +515,9 @@ TEST(SignalEncode, ClientMessagesRoundTrip) {
       R"({"type":"ice-candidate","id":7,"pc":"publish","candidate":"c","sdpMid":"0","sdpMLineIndex":1})",
       R"({"type":"resume","id":8,"sessionToken":"0123456789abcdef"})",
       R"({"type":"switch-role","id":9,"role":"audience"})",
+      R"({"type":"set-video-quality","id":10,"userId":"u1","quality":"low"})",
+      R"({"type":"set-video-quality","id":11,"userId":"u1","quality":"auto","source":"screen"})",
+      R"({"type":"pause-video","id":12,"userId":"u-2","paused":true})",
   };
   for (const std::string& in : inputs) {
     Result<ClientMessage> a = DecodeClientMessage(in);

@@ -1645,5 +1645,132 @@ TEST_F(SignalServerShowAudienceTest, AudienceIsListedAndRoleChangesAreAnnounced)
             json::parse(R"({"type":"user-left","userId":"viewer","reason":"left"})"));
 }
 
+// ---- audio levels: volume and active-speaker events ----
+
+class SignalServerAudioTest : public SignalServerTest {
+ protected:
+  // One level interval as the room's worker reports it (either worker: the
+  // other has no room and ignores it).
+  void Levels(std::vector<sfu::AudioLevel> levels) {
+    for (size_t w = 0; w < 2; ++w) server_->OnAudioLevels(w, levels);
+    Pump();
+  }
+
+  // The producer id of `user`'s microphone, found through the real API: the
+  // one id whose level yields a volume event naming `user`.
+  uint64_t FindMic(FakeConnection& observer, const std::string& user) {
+    for (uint64_t id = 1; id < 200; ++id) {
+      Levels({sfu::AudioLevel{id, 50}});
+      while (Has(observer, "volume")) {
+        const json ev = TakeEvent(observer, "volume");
+        if (ev["volumes"][0]["userId"] == user) return id;
+      }
+    }
+    ADD_FAILURE() << "no producer for " << user;
+    return 0;
+  }
+
+  static void DropAll(FakeConnection& conn, std::string_view type) {
+    while (Has(conn, type)) TakeEvent(conn, type);
+  }
+};
+
+TEST_F(SignalServerAudioTest, VolumeEveryIntervalAndActiveSpeakerAfterTwo) {
+  Conn alice = Connect();
+  ASSERT_EQ(MsgType(Join(alice, app1_, "alice")), "ok");
+  Conn bob = Connect();
+  ASSERT_EQ(MsgType(Join(bob, app1_, "bob")), "ok");
+  ASSERT_EQ(MsgType(Publish(alice, ReadSdpFixture(kPublishFixture), MicCamTracks())), "ok");
+  ASSERT_EQ(MsgType(Publish(bob, ReadSdpFixture(kPublishFixture), MicCamTracks())), "ok");
+  const uint64_t alice_mic = FindMic(*bob, "alice");
+  const uint64_t bob_mic = FindMic(*bob, "bob");
+  ASSERT_NE(alice_mic, 0u);
+  ASSERT_NE(bob_mic, 0u);
+  Levels({});  // an empty interval resets any streak the search started
+  for (FakeConnection* c : {alice.get(), bob.get()}) {
+    DropAll(*c, "volume");
+    DropAll(*c, "active-speaker");
+  }
+
+  // Interval 1: both above the threshold; alice loudest once is not enough.
+  Levels({{alice_mic, 80}, {bob_mic, 40}});
+  EXPECT_EQ(TakeEvent(*bob, "volume"),
+            json::parse(R"({"type":"volume","volumes":[{"userId":"alice","volume":80},)"
+                        R"({"userId":"bob","volume":40}]})"));
+  EXPECT_TRUE(Has(*alice, "volume"));  // the speaker gets it too
+  EXPECT_FALSE(Has(*bob, "active-speaker"));
+  // Interval 2: loudest again → active speaker, to everyone.
+  Levels({{alice_mic, 75}, {bob_mic, 30}});
+  EXPECT_EQ(TakeEvent(*bob, "active-speaker"),
+            json::parse(R"({"type":"active-speaker","userId":"alice"})"));
+  EXPECT_EQ(TakeEvent(*alice, "active-speaker")["userId"], "alice");
+  // Bob loud once, then alice again: no switch (hysteresis).
+  Levels({{alice_mic, 30}, {bob_mic, 90}});
+  Levels({{alice_mic, 80}, {bob_mic, 30}});
+  EXPECT_FALSE(Has(*bob, "active-speaker"));
+  // Bob loudest twice in a row: switch.
+  Levels({{bob_mic, 90}});
+  Levels({{alice_mic, 26}, {bob_mic, 88}});
+  EXPECT_EQ(TakeEvent(*alice, "active-speaker")["userId"], "bob");
+  // Nobody above the threshold: no volume event at all.
+  DropAll(*bob, "volume");
+  Levels({});
+  EXPECT_FALSE(Has(*bob, "volume"));
+  // A video producer id never yields a volume (only audio tracks count).
+  Levels({{alice_mic + 1, 90}});
+  EXPECT_FALSE(Has(*bob, "volume"));
+}
+
+TEST_F(SignalServerAudioTest, AudienceMayOpenADataOnlyPublishConnection) {
+  Conn alice = Connect();
+  ASSERT_EQ(MsgType(Join(alice, app1_, "alice", kRoom, "audience")), "ok");
+  // Media is still refused for the audience...
+  ExpectError(Publish(alice, ReadSdpFixture(kPublishFixture), MicCamTracks()),
+              "role_audience_cannot_publish");
+  // ...but a publish without tracks (data channels only) is answered.
+  json reply = Publish(alice, ReadSdpFixture(kPublishFixture), json::array());
+  ASSERT_EQ(MsgType(reply), "ok") << reply.dump();
+}
+
+// Simulcast: a simulcast publish is answered with a=simulcast:recv, the
+// subscribe offer lets the subscriber send REMB, and set-video-quality /
+// pause-video are accepted for another member's video only.
+TEST_F(SignalServerTest, SimulcastPublishAndSubscriberVideoControls) {
+  Conn alice = Joined(app1_, "alice");
+  Conn bob = Joined(app1_, "bob");
+  json published = Publish(alice, ReadSdpFixture("chromium_publish_simulcast.sdp"), MicCamTracks());
+  ASSERT_EQ(MsgType(published), "ok") << published.dump();
+  const std::string answer = published["data"]["sdp"].get<std::string>();
+  EXPECT_NE(answer.find("a=simulcast:recv q;h;f"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("a=rid:q recv"), std::string::npos) << answer;
+  json offer = TakeEvent(*bob, "subscribe-offer");
+  const std::string offer_sdp = offer["sdp"].get<std::string>();
+  EXPECT_NE(offer_sdp.find(" goog-remb"), std::string::npos) << offer_sdp;
+
+  EXPECT_EQ(MsgType(Request(
+                bob, json{{"type", "set-video-quality"}, {"userId", "alice"}, {"quality", "low"}})),
+            "ok");
+  EXPECT_EQ(MsgType(Request(bob, json{{"type", "set-video-quality"},
+                                      {"userId", "alice"},
+                                      {"quality", "auto"},
+                                      {"source", "screen"}})),
+            "ok");
+  EXPECT_EQ(
+      MsgType(Request(bob, json{{"type", "pause-video"}, {"userId", "alice"}, {"paused", true}})),
+      "ok");
+  EXPECT_EQ(
+      MsgType(Request(bob, json{{"type", "pause-video"}, {"userId", "alice"}, {"paused", false}})),
+      "ok");
+  ExpectError(
+      Request(bob, json{{"type", "set-video-quality"}, {"userId", "carol"}, {"quality", "high"}}),
+      "unknown_user");
+  ExpectError(Request(bob, json{{"type", "pause-video"}, {"userId", "bob"}, {"paused", true}}),
+              "unknown_user");
+  ExpectError(
+      Request(bob, json{{"type", "set-video-quality"}, {"userId", "alice"}, {"quality", "medium"}}),
+      "invalid_field");
+  EXPECT_FALSE(bob->closed());
+}
+
 }  // namespace
 }  // namespace aegis::signal

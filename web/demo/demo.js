@@ -3,6 +3,8 @@
 //   ?sdkAppId=…&userId=…&userSig=…&roomId=…|strRoomId=…&role=anchor|audience
 //   &publish=0 (join without publishing)  &autojoin=1 (join at once)
 //   &server=wss://host:port/signal (default: wss://<this host>/signal)  &debug=1 (SDK logs)
+//   &e2eeKey=<32 or 64 hex digits>[&e2eeKeyId=0..255] (end-to-end encryption; a demo
+//   convenience only: a real application never puts its key in a URL)
 // window.aegisDemo = { client, stats(), publishCamera(), shareScreen(), switchRole(role) } is
 // there for end-to-end tests (the actions resolve to null or the error code).
 import { createClient } from '/sdk/aegis.js';
@@ -40,6 +42,11 @@ const query = new URLSearchParams(location.search);
 const clientOptions = {};
 if (query.get('server')) clientOptions.server = query.get('server');
 if (query.get('debug') === '1') clientOptions.debug = true;
+const e2eeHex = query.get('e2eeKey');
+if (e2eeHex && /^([0-9a-fA-F]{32}|[0-9a-fA-F]{64})$/.test(e2eeHex)) {
+  const key = new Uint8Array(e2eeHex.match(/../g).map((h) => parseInt(h, 16)));
+  clientOptions.e2ee = { key, keyId: Number(query.get('e2eeKeyId') ?? 0) };
+}
 const client = createClient(clientOptions);
 
 /** Demo state read by stats(). */
@@ -485,8 +492,11 @@ els.muteVideo.addEventListener('click', async () => {
 /** Snapshot for end-to-end tests; see web/sdk/README.md ("Demo page"). */
 async function stats() {
   let remoteTracks = [];
+  let e2ee = null;
   try {
-    remoteTracks = (await client.getStats()).remoteTracks;
+    const st = await client.getStats();
+    remoteTracks = st.remoteTracks;
+    e2ee = st.e2ee ?? null;
   } catch {
     /* no stats yet */
   }
@@ -497,6 +507,7 @@ async function stats() {
     screenSharing: client.screenSharing,
     kickedReason: demo.kickedReason,
     error: demo.error,
+    e2ee,
     remoteUsers: client.remoteUsers().map((u) => {
       const mine = remoteTracks.filter((t) => t.userId === u.userId);
       const frames = (screen) =>
@@ -511,6 +522,7 @@ async function stats() {
         framesDecoded: frames(false),
         screenFramesDecoded: frames(true),
         audioPacketsReceived: mine.filter((t) => t.kind === 'audio').reduce((n, t) => n + t.packetsReceived, 0),
+        videoPacketsReceived: mine.filter((t) => t.kind === 'video').reduce((n, t) => n + t.packetsReceived, 0),
         videoMuted: u.videoMuted,
         audioMuted: u.audioMuted,
       };

@@ -1,6 +1,8 @@
 // Builds the browser SDK and the demo into web/dist/ (`npm run build:web`):
 //   1. type-checks the SDK (tsc, strict) and emits its declarations,
 //   2. bundles web/sdk/src/index.ts into web/dist/sdk/aegis.js (ES module, esbuild),
+//      and the end-to-end encryption transform worker web/sdk/src/e2ee_worker.ts into
+//      web/dist/sdk/aegis-e2ee-worker.js (classic worker script, loaded next to aegis.js),
 //   3. writes the single-file web/dist/sdk/aegis.d.ts and type-checks the example against it,
 //   4. copies web/demo/ into web/dist/demo/.
 import { spawnSync } from 'node:child_process';
@@ -44,6 +46,17 @@ await esbuild.build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+await esbuild.build({
+  entryPoints: [join(web, 'sdk', 'src', 'e2ee_worker.ts')],
+  outfile: join(dist, 'sdk', 'aegis-e2ee-worker.js'),
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: ['es2020', 'chrome90', 'firefox90', 'safari15'],
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
 
 // 3. One self-contained declaration file: the public types, then the entry
 //    point's own declarations (its imports / re-exports of ./types.js dropped).
@@ -62,4 +75,4 @@ runTsc(join(web, 'sdk', 'examples', 'tsconfig.json'));
 // 4. Demo.
 cpSync(join(web, 'demo'), join(dist, 'demo'), { recursive: true });
 
-console.log('build:web: web/dist/sdk/aegis.js, aegis.d.ts, web/dist/demo/ ready');
+console.log('build:web: web/dist/sdk/aegis.js, aegis-e2ee-worker.js, aegis.d.ts, web/dist/demo/ ready');

@@ -1,6 +1,6 @@
 // STYLE.md "no allocation per packet": parsing, reading, mutating, building
-// and rejecting packets must never reach operator new. This binary replaces
-// the global allocation functions with counting ones.
+// and rejecting packets must never reach operator new. This binary links the
+// counting allocator (tests/common/counting_allocator.h).
 #include <gtest/gtest.h>
 
 #include <array>
@@ -10,6 +10,7 @@
 #include <new>
 #include <vector>
 
+#include "common/counting_allocator.h"
 #include "rtc/demux.h"
 #include "rtc/rtp/rtcp_bye.h"
 #include "rtc/rtp/rtcp_feedback.h"
@@ -22,45 +23,17 @@
 #include "rtc/rtp/rtp_packet.h"
 #include "test_packets.h"
 
-namespace {
-std::atomic<size_t> g_allocations{0};
-
-void* CountedAlloc(size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  void* p = std::malloc(size == 0 ? 1 : size);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-}  // namespace
-
-// Every non-aligned form is replaced so new/delete stay paired (also under ASan).
-void* operator new(size_t size) { return CountedAlloc(size); }
-void* operator new[](size_t size) { return CountedAlloc(size); }
-void* operator new(size_t size, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](size_t size, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-
 namespace aegis::rtc {
 namespace {
 
 using testing::Hex;
 
 TEST(NoAlloc, CounterSeesAllocations) {
-  const size_t before = g_allocations.load();
+  const size_t before = aegis::alloc_count::NewCalls();
   auto* leak_check = new std::vector<int>(100);
+  asm volatile("" : : "g"(leak_check) : "memory");  // keep the compiler from eliding the pair
   delete leak_check;
-  EXPECT_GE(g_allocations.load() - before, 2u);
+  EXPECT_GE(aegis::alloc_count::NewCalls() - before, 2u);
 }
 
 TEST(NoAlloc, ParseReadMutateBuildAndRejectTenThousandTimes) {
@@ -85,7 +58,7 @@ TEST(NoAlloc, ParseReadMutateBuildAndRejectTenThousandTimes) {
   uint64_t sink = 0;
   size_t failures = 0;
 
-  const size_t before = g_allocations.load();
+  const size_t before = aegis::alloc_count::NewCalls();
   for (int i = 0; i < 10000; ++i) {
     std::memcpy(work.data(), opus.data(), opus.size());
     std::span<uint8_t> buffer(work.data(), opus.size());
@@ -142,7 +115,7 @@ TEST(NoAlloc, ParseReadMutateBuildAndRejectTenThousandTimes) {
     RtcpCompoundIterator r(bad_remb);
     failures += Remb::Parse(r.packet()).ok();
   }
-  const size_t allocations = g_allocations.load() - before;
+  const size_t allocations = aegis::alloc_count::NewCalls() - before;
   EXPECT_EQ(allocations, 0u);
   EXPECT_EQ(failures, 0u);
   EXPECT_NE(sink, 0u);

@@ -1,9 +1,8 @@
 // STYLE.md / DESIGN.md "no heap allocation per packet" for the product's
 // SrtpSession: after warm-up, protect + unprotect of RTP and RTCP must reach
-// neither operator new nor OpenSSL's allocator. This binary replaces the
-// global allocation functions with counting ones (hence its own executable)
-// and routes OpenSSL's CRYPTO_malloc through counters before OpenSSL's
-// first allocation.
+// neither operator new nor OpenSSL's allocator. This binary links the
+// counting allocator (tests/common/counting_allocator.h), hence its own
+// executable.
 #include <gtest/gtest.h>
 #include <openssl/crypto.h>
 
@@ -15,53 +14,9 @@
 #include <new>
 #include <vector>
 
+#include "common/counting_allocator.h"
 #include "rtc/srtp/srtp_session.h"
 #include "srtp_test_util.h"
-
-namespace {
-std::atomic<size_t> g_new_calls{0};
-std::atomic<size_t> g_openssl_allocs{0};
-
-void* CountedAlloc(size_t size) {
-  g_new_calls.fetch_add(1, std::memory_order_relaxed);
-  void* p = std::malloc(size == 0 ? 1 : size);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-
-void* OpensslMalloc(size_t size, const char* /*file*/, int /*line*/) {
-  g_openssl_allocs.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size);
-}
-void* OpensslRealloc(void* p, size_t size, const char* /*file*/, int /*line*/) {
-  g_openssl_allocs.fetch_add(1, std::memory_order_relaxed);
-  return std::realloc(p, size);
-}
-void OpensslFree(void* p, const char* /*file*/, int /*line*/) { std::free(p); }
-
-// Static initialisation runs before main and so before OpenSSL allocates
-// anything; CRYPTO_set_mem_functions refuses once it has.
-const bool g_openssl_hooked =
-    CRYPTO_set_mem_functions(OpensslMalloc, OpensslRealloc, OpensslFree) == 1;
-}  // namespace
-
-// Every non-aligned form is replaced so new/delete stay paired (also under ASan).
-void* operator new(size_t size) { return CountedAlloc(size); }
-void* operator new[](size_t size) { return CountedAlloc(size); }
-void* operator new(size_t size, const std::nothrow_t&) noexcept {
-  g_new_calls.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](size_t size, const std::nothrow_t&) noexcept {
-  g_new_calls.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace aegis::rtc {
 namespace {
@@ -69,22 +24,24 @@ namespace {
 using Dir = SrtpSession::Direction;
 
 TEST(SrtpNoAlloc, CountersSeeAllocations) {
-  ASSERT_TRUE(g_openssl_hooked) << "OpenSSL allocated before the hook was installed";
-  const size_t news = g_new_calls.load();
+  ASSERT_TRUE(aegis::alloc_count::OpensslHooked())
+      << "OpenSSL allocated before the hook was installed";
+  const size_t news = aegis::alloc_count::NewCalls();
   auto* probe = new std::vector<int>(100);
+  asm volatile("" : : "g"(probe) : "memory");  // keep the compiler from eliding the pair
   delete probe;
-  EXPECT_GE(g_new_calls.load() - news, 2u);
+  EXPECT_GE(aegis::alloc_count::NewCalls() - news, 2u);
   // Creating a session does allocate (EVP contexts, the SSRC table).
-  const size_t openssl = g_openssl_allocs.load();
+  const size_t openssl = aegis::alloc_count::OpensslAllocs();
   const std::vector<uint8_t> key = srtp_test::TestKey(SrtpProfile::kAeadAes128Gcm);
   EXPECT_TRUE(SrtpSession::Create(SrtpProfile::kAeadAes128Gcm, key, Dir::kOutbound).ok());
-  EXPECT_GT(g_openssl_allocs.load() - openssl, 0u);
+  EXPECT_GT(aegis::alloc_count::OpensslAllocs() - openssl, 0u);
 }
 
 class SrtpNoAllocTest : public testing::TestWithParam<SrtpProfile> {};
 
 TEST_P(SrtpNoAllocTest, TenThousandProtectAndUnprotectAfterWarmUp) {
-  ASSERT_TRUE(g_openssl_hooked);
+  ASSERT_TRUE(aegis::alloc_count::OpensslHooked());
   const SrtpProfile profile = GetParam();
   const std::vector<uint8_t> key = srtp_test::TestKey(profile, 0x31);
   Result<std::unique_ptr<SrtpSession>> out = SrtpSession::Create(profile, key, Dir::kOutbound);
@@ -129,11 +86,11 @@ TEST_P(SrtpNoAllocTest, TenThousandProtectAndUnprotectAfterWarmUp) {
   };
 
   for (int i = 0; i < 30; ++i) round_trip(i);  // warm-up: first packet of each SSRC
-  const size_t news = g_new_calls.load();
-  const size_t openssl = g_openssl_allocs.load();
+  const size_t news = aegis::alloc_count::NewCalls();
+  const size_t openssl = aegis::alloc_count::OpensslAllocs();
   for (int i = 30; i < 30 + 10000; ++i) round_trip(i);
-  const size_t new_calls = g_new_calls.load() - news;
-  const size_t openssl_allocs = g_openssl_allocs.load() - openssl;
+  const size_t new_calls = aegis::alloc_count::NewCalls() - news;
+  const size_t openssl_allocs = aegis::alloc_count::OpensslAllocs() - openssl;
 
   EXPECT_EQ(new_calls, 0u);
   EXPECT_EQ(openssl_allocs, 0u);

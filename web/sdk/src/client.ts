@@ -1,8 +1,11 @@
 // The client: one signalling socket plus two peer connections (publish: the
 // client offers; subscribe: the server offers), per docs/SIGNALING.md.
 
+import { E2ee } from './e2ee.js';
 import { Emitter } from './emitter.js';
+import { RoomMessenger, type MessageData, type SendMessageOptions } from './messages.js';
 import { ssrcsByMid } from './sdp.js';
+import { RemoteVideoControls, resolveSimulcast, simulcastEncodings } from './simulcast.js';
 import { SignalChannel, errText, type ServerEvent } from './signaling.js';
 import {
   AegisError,
@@ -14,10 +17,14 @@ import {
   type ClientStats,
   type ConnectionState,
   type JoinParams,
+  type PublishOptions,
   type PublishScreenOptions,
+  type RemoteVideoQuality,
+  type SimulcastOptions,
   type RemoteTrackStats,
   type RemoteUser,
   type Role,
+  type SetE2eeKeyOptions,
   type TrackKind,
   type TrackSource,
 } from './types.js';
@@ -75,6 +82,8 @@ interface LocalTrack {
   transceiver: RTCRtpTransceiver | null;
   /** Mute state last sent to the server (null: unknown, must be re-sent). */
   sentMuted: boolean | null;
+  /** Camera video: its simulcast layers (null: one stream). */
+  simulcast?: SimulcastOptions | null;
 }
 
 const TRANSPORT_CODES = new Set(['connection_closed', 'connection_failed', 'timeout']);
@@ -142,6 +151,10 @@ export class Client implements AegisClient {
   private readonly reconnectTimeoutMs: number;
   private readonly extraIceServers: RTCIceServer[];
   private readonly debug: boolean;
+  private readonly simulcastOption: boolean | SimulcastOptions | undefined;
+  private readonly videoControls: RemoteVideoControls;
+  /** End-to-end encryption (R5), when created with `e2ee`; see e2ee.ts. */
+  private readonly e2eeCtx: E2ee | null;
 
   private state: SessionState = 'idle';
   private connState: ConnectionState = 'disconnected';
@@ -172,6 +185,10 @@ export class Client implements AegisClient {
   /** True when the SDK captured the screen track itself (and so stops it). */
   private screenOwned = false;
   private audience = 0;
+  /** Room messages (data channels on the publish connection, see openMessaging). */
+  private readonly messenger: RoomMessenger;
+  /** Set by the first `on('message')` or `sendMessage`: the data channels are wanted. */
+  private wantMessages = false;
 
   // Subscribe side.
   private subPc: RTCPeerConnection | null = null;
@@ -191,6 +208,17 @@ export class Client implements AegisClient {
     this.reconnectTimeoutMs = options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS;
     this.extraIceServers = options.iceServers ?? [];
     this.debug = options.debug ?? false;
+    this.simulcastOption = options.simulcast;
+    this.videoControls = new RemoteVideoControls((type, fields) => this.videoRequest(type, fields));
+    this.messenger = new RoomMessenger(
+      (userId, data) => this.emitter.emit('message', { userId, data }),
+      (code, message) => this.emitter.emit('error', { code, message }),
+      this.requestTimeoutMs,
+    );
+    this.e2eeCtx = options.e2ee
+      ? new E2ee(options.e2ee, (message) => this.emitter.emit('error', { code: 'e2ee_error', message }))
+      : null;
+    this.messenger.setCipher(this.e2eeCtx);
   }
 
   // ---------------------------------------------------------------- public API
@@ -227,8 +255,21 @@ export class Client implements AegisClient {
     return this.localMuted.video;
   }
 
+  get e2ee(): boolean {
+    return this.e2eeCtx !== null;
+  }
+
+  async setE2eeKey(key: Uint8Array | ArrayBuffer, keyId: number, options: SetE2eeKeyOptions = {}): Promise<void> {
+    if (!this.e2eeCtx) throw new AegisError('invalid_state', 'This client was created without e2ee.');
+    await this.e2eeCtx.setKey(key, keyId, options.activate ?? true);
+  }
+
   on<K extends AegisEventName>(event: K, handler: AegisEventHandler<K>): void {
     this.emitter.on(event, handler);
+    if (event === 'message' && !this.wantMessages) {
+      this.wantMessages = true;
+      if (this.state === 'joined') this.openMessaging();
+    }
   }
 
   off<K extends AegisEventName>(event: K, handler?: AegisEventHandler<K>): void {
@@ -242,6 +283,9 @@ export class Client implements AegisClient {
   async join(params: JoinParams): Promise<void> {
     if (this.state !== 'idle') {
       throw new AegisError('invalid_state', 'Already joined or joining; call leave() first.');
+    }
+    if (this.e2eeCtx?.mode === 'unsupported') {
+      throw new AegisError('e2ee_unsupported', 'This browser supports no WebRTC encoded transform (needed for e2ee).');
     }
     this.joinParams = normalizeJoinParams(params);
     this.state = 'joining';
@@ -263,6 +307,7 @@ export class Client implements AegisClient {
       for (const u of this.users.values()) {
         this.emitter.emit('user-joined', { userId: u.userId, role: u.role });
       }
+      this.openMessaging();
     } catch (err) {
       if (gen !== this.generation) {
         throw new AegisError('invalid_state', 'leave() was called during join().');
@@ -273,7 +318,29 @@ export class Client implements AegisClient {
     }
   }
 
-  async publish(stream: MediaStream): Promise<void> {
+  async setRemoteVideoQuality(userId: string, quality: RemoteVideoQuality): Promise<void> {
+    this.requireJoined('setRemoteVideoQuality');
+    await this.videoControls.setQuality(userId, quality);
+  }
+
+  async pauseRemoteVideo(userId: string): Promise<void> {
+    this.requireJoined('pauseRemoteVideo');
+    await this.videoControls.setPaused(userId, true);
+  }
+
+  async resumeRemoteVideo(userId: string): Promise<void> {
+    this.requireJoined('resumeRemoteVideo');
+    await this.videoControls.setPaused(userId, false);
+  }
+
+  /** Video control requests; while the socket is down they are re-sent after a re-join. */
+  private async videoRequest(type: string, fields: Record<string, unknown>): Promise<void> {
+    const ch = this.signal;
+    if (!ch || !ch.isOpen || this.state !== 'joined') return; // kept; sent again on re-join
+    await ch.request(type, fields);
+  }
+
+  async publish(stream: MediaStream, options: PublishOptions = {}): Promise<void> {
     this.requireJoined('publish');
     if (this.localTracks.length > 0) {
       throw new AegisError('invalid_state', 'Already publishing; call unpublish() first.');
@@ -291,7 +358,16 @@ export class Client implements AegisClient {
       tracks.push({ trackId: 'mic', kind: 'audio', source: 'microphone', track: audio, stream, transceiver: null, sentMuted: null });
     }
     if (video) {
-      tracks.push({ trackId: 'cam', kind: 'video', source: 'camera', track: video, stream, transceiver: null, sentMuted: null });
+      tracks.push({
+        trackId: 'cam',
+        kind: 'video',
+        source: 'camera',
+        track: video,
+        stream,
+        transceiver: null,
+        sentMuted: null,
+        simulcast: resolveSimulcast(this.simulcastOption, options.simulcast),
+      });
     }
     this.localTracks = tracks;
     try {
@@ -429,6 +505,58 @@ export class Client implements AegisClient {
     });
   }
 
+  async sendMessage(data: MessageData, options: SendMessageOptions = {}): Promise<void> {
+    this.requireJoined('sendMessage');
+    if (!this.wantMessages) {
+      this.wantMessages = true;
+      this.openMessaging();
+    }
+    return this.messenger.send(data, options);
+  }
+
+  /**
+   * Room messages ride data channels on the publish connection, which exists
+   * even when nothing is published (audience): once messages are wanted (first
+   * `on('message')` or `sendMessage`) and joined, a data-only publish
+   * connection is negotiated, or the existing one renegotiated with the
+   * channels added. Later publishes renegotiate the same connection.
+   */
+  private openMessaging(): void {
+    if (!this.wantMessages) return;
+    const gen = this.generation;
+    void this.runPublishOp(async () => {
+      if (gen !== this.generation || this.state !== 'joined' || this.messenger.attached) return;
+      const existing = this.pubPc;
+      const pc = existing ?? this.ensurePublishPc();
+      if (existing) this.messenger.attach(pc);
+      try {
+        await this.negotiatePublish(pc, false);
+      } catch (err) {
+        if (!existing && this.pubPc === pc) this.closePublishPc();
+        const e = toAegisError(err, 'media_error');
+        this.emitter.emit('error', { code: e.code, message: `Room messages unavailable: ${e.message}` });
+      }
+    });
+  }
+
+  private onAudioEvent(ev: ServerEvent): void {
+    if (ev.type === 'active-speaker') {
+      const userId = asString(ev['userId']);
+      if (userId) this.emitter.emit('active-speaker', { userId });
+      return;
+    }
+    const list = Array.isArray(ev['volumes']) ? (ev['volumes'] as unknown[]) : [];
+    const volumes: Array<{ userId: string; volume: number }> = [];
+    for (const item of list) {
+      if (typeof item !== 'object' || item === null) continue;
+      const rec = item as Record<string, unknown>;
+      const userId = asString(rec['userId']);
+      const volume = rec['volume'];
+      if (userId && typeof volume === 'number') volumes.push({ userId, volume });
+    }
+    if (volumes.length > 0) this.emitter.emit('volume', { volumes });
+  }
+
   async leave(): Promise<void> {
     if (this.state === 'idle' || this.state === 'leaving') return;
     const wasJoined = this.state === 'joined';
@@ -517,7 +645,9 @@ export class Client implements AegisClient {
         remoteTracks.push(entry);
       });
     }
-    return { publish, subscribe, remoteTracks };
+    const out: ClientStats = { publish, subscribe, remoteTracks };
+    if (this.e2eeCtx) out.e2ee = await this.e2eeCtx.stats();
+    return out;
   }
 
   // --------------------------------------------------------------- signalling
@@ -621,6 +751,10 @@ export class Client implements AegisClient {
 
   private onServerEvent(ev: ServerEvent): void {
     if (this.state === 'idle' || this.state === 'leaving') return;
+    if (ev.type === 'volume' || ev.type === 'active-speaker') {
+      this.onAudioEvent(ev); // about the local user too
+      return;
+    }
     const self = this.joinParams?.userId;
     const userId = asString(ev['userId']);
     if (userId !== null && userId === self) return; // events about ourselves carry nothing new
@@ -867,6 +1001,9 @@ export class Client implements AegisClient {
       // The old session (and its published tracks) is gone: publish again.
       this.pendingUnpublish = [];
       this.republish();
+      this.openMessaging();
+      // The new session starts with default video controls.
+      void this.videoControls.resend().catch(() => undefined);
       return;
     }
     if (this.subPc?.iceConnectionState === 'failed') {
@@ -913,11 +1050,14 @@ export class Client implements AegisClient {
   }
 
   private pcConfig(): RTCConfiguration {
-    return {
+    const config: RTCConfiguration & { encodedInsertableStreams?: boolean } = {
       bundlePolicy: 'max-bundle',
       rtcpMuxPolicy: 'require',
       iceServers: [...this.extraIceServers, ...this.serverIceServers],
     };
+    // The createEncodedStreams fallback of e2ee only works when asked for up front.
+    if (this.e2eeCtx?.insertableStreams) config.encodedInsertableStreams = true;
+    return config;
   }
 
   private ensurePublishPc(): RTCPeerConnection {
@@ -925,6 +1065,8 @@ export class Client implements AegisClient {
     const pc = new RTCPeerConnection(this.pcConfig());
     this.pubPc = pc;
     this.pubTransceivers.clear();
+    // Before the first offer, so it carries m=application.
+    if (this.wantMessages) this.messenger.attach(pc);
     pc.oniceconnectionstatechange = () => {
       if (this.pubPc !== pc) return;
       this.log('publish ICE', pc.iceConnectionState);
@@ -937,6 +1079,7 @@ export class Client implements AegisClient {
   }
 
   private closePublishPc(): void {
+    this.messenger.detach();
     this.pubPc?.close();
     this.pubPc = null;
     this.pubTransceivers.clear();
@@ -967,9 +1110,13 @@ export class Client implements AegisClient {
           tr.sender.setStreams?.(lt.stream);
           tr.direction = 'sendonly';
         } else {
-          tr = pc.addTransceiver(lt.track, { direction: 'sendonly', streams: [lt.stream] });
+          const init: RTCRtpTransceiverInit = { direction: 'sendonly', streams: [lt.stream] };
+          // Simulcast layers can only be set when the transceiver is created.
+          if (lt.simulcast) init.sendEncodings = simulcastEncodings(lt.simulcast);
+          tr = pc.addTransceiver(lt.track, init);
           this.pubTransceivers.set(lt.trackId, tr);
         }
+        this.e2eeCtx?.attachSender(tr.sender, lt.kind);
         lt.transceiver = tr;
       }
       for (const [trackId, tr] of this.pubTransceivers) {
@@ -1184,6 +1331,7 @@ export class Client implements AegisClient {
     this.subPc = pc;
     pc.ontrack = (ev: RTCTrackEvent) => {
       if (this.subPc !== pc) return;
+      this.e2eeCtx?.attachReceiver(ev.receiver, ev.track.kind === 'audio' ? 'audio' : 'video');
       const mid = ev.transceiver.mid;
       if (mid === null) return;
       const stream = ev.streams[0] ?? new MediaStream([ev.track]);

@@ -48,6 +48,87 @@ export interface ClientOptions {
   iceServers?: RTCIceServer[];
   /** Log signalling traffic and state changes to the console. Default false. */
   debug?: boolean;
+  /**
+   * End-to-end encryption of media frames and room messages with a key the
+   * server never sees (see the SDK README, "End-to-end encryption"). Every
+   * client of the room must use it, with the same key.
+   */
+  e2ee?: E2eeOptions;
+  /**
+   * Camera video is published as simulcast (a small and a big stream, so each
+   * subscriber gets what its downlink and {@link AegisClient.setRemoteVideoQuality}
+   * allow). Default true; false publishes one stream; an object tunes the layers.
+   * `publish(stream, { simulcast })` overrides it per call.
+   */
+  simulcast?: boolean | SimulcastOptions;
+}
+
+/** Simulcast layers of camera video ({@link ClientOptions.simulcast}). */
+export interface SimulcastOptions {
+  /** Downscale factor of the low layer. Default 2 (e.g. 320x240 of 640x480). */
+  lowScaleDownBy?: number;
+  /** Bitrate cap of the low layer, bit/s. Default 150000. */
+  lowMaxBitrate?: number;
+  /** Bitrate cap of the high layer, bit/s. Default 1200000. */
+  highMaxBitrate?: number;
+}
+
+/** Options of {@link AegisClient.publish}. */
+export interface PublishOptions {
+  /** Overrides {@link ClientOptions.simulcast} for this publish. */
+  simulcast?: boolean | SimulcastOptions;
+}
+
+/**
+ * Which simulcast layer of a remote user's camera video to receive: `high`,
+ * `low`, or `auto` (the server picks from the subscriber's bandwidth; default).
+ */
+export type RemoteVideoQuality = 'high' | 'low' | 'auto';
+
+/** Options of end-to-end encryption ({@link ClientOptions.e2ee}). */
+export interface E2eeOptions {
+  /**
+   * Key material from your application, 16 or 32 bytes (AES-128 / AES-256).
+   * The SDK copies it, derives its media and message keys from it (HKDF-SHA256)
+   * and never sends it anywhere.
+   */
+  key: Uint8Array | ArrayBuffer;
+  /** Key id 0..255 carried in every frame, for rotation. Default 0. */
+  keyId?: number;
+  /** How long a replaced key is still accepted on receive, in ms. Default 10000. */
+  keyGraceMs?: number;
+  /** URL of the transform worker. Default: `aegis-e2ee-worker.js` next to `aegis.js`. */
+  workerUrl?: string;
+}
+
+/** Options of {@link AegisClient.setE2eeKey}. */
+export interface SetE2eeKeyOptions {
+  /**
+   * Default true: send with the new key at once. With false the key is only
+   * accepted on receive, so a rotation can be staged on every client first and
+   * then activated (setE2eeKey again with `activate: true`) without dropping frames.
+   */
+  activate?: boolean;
+}
+
+/** Which WebRTC encoded-transform API end-to-end encryption runs on. */
+export type E2eeMode = 'script-transform' | 'encoded-streams' | 'unsupported';
+
+/** End-to-end encryption counters ({@link ClientStats.e2ee}). */
+export interface E2eeStats {
+  mode: E2eeMode;
+  /** Key id media is sent with (null until the first key is derived). */
+  keyId: number | null;
+  framesEncrypted: number;
+  framesDecrypted: number;
+  /** Received frames that failed authentication (e.g. another key) or were malformed; dropped. */
+  decryptFailures: number;
+  /** Received frames under a key id this client does not hold (or no longer accepts); dropped. */
+  unknownKeyFrames: number;
+  /** Outgoing frames dropped because no key was derived yet (never sent in clear). */
+  framesDroppedNoKey: number;
+  messagesEncrypted: number;
+  messageDecryptFailures: number;
 }
 
 /** Parameters of {@link AegisClient.join}. Give exactly one of `roomId` and `strRoomId`. */
@@ -117,6 +198,8 @@ export interface ClientStats {
   subscribe: RTCStatsReport | null;
   /** Inbound-rtp entries of the subscribe connection attributed to remote users and tracks. */
   remoteTracks: RemoteTrackStats[];
+  /** End-to-end encryption counters; present when the client was created with `e2ee`. */
+  e2ee?: E2eeStats;
 }
 
 /** Events of {@link AegisClient.on}, with their payload types. */
@@ -133,6 +216,12 @@ export interface AegisEventMap {
   'user-role-changed': { userId: string; role: Role };
   /** The number of audience members in the room changed (see {@link AegisClient.audienceCount}). */
   'audience-count': { count: number };
+  /** A room message from `userId` (text arrives as a string, binary as an ArrayBuffer). */
+  message: { userId: string; data: string | ArrayBuffer };
+  /** Every 300 ms while anyone is speaking: users above the silence threshold, volume 0..100. */
+  volume: { volumes: Array<{ userId: string; volume: number }> };
+  /** The loudest user changed (loudest for two consecutive 300 ms intervals). */
+  'active-speaker': { userId: string };
   /**
    * A remote track started to arrive; attach `stream` (or `track`) to a media element.
    * `source` tells a screen share (`screen`) from a camera or microphone.
@@ -177,8 +266,10 @@ export type AegisEventHandler<K extends AegisEventName> = (payload: AegisEventMa
  * `timeout` (no reply within `requestTimeoutMs`), `connection_failed` (socket
  * could not be opened), `connection_closed` (socket closed before the reply,
  * or reconnecting), `invalid_state`, `invalid_argument`, `media_error`
- * (WebRTC refused an offer/answer), `bad_reply`. The `error` event also uses
- * `reconnect_failed` and `bad_message`.
+ * (WebRTC refused an offer/answer), `bad_reply`, `e2ee_unsupported` (`join` with
+ * `e2ee` on a browser without encoded transforms), `e2ee_no_key`,
+ * `e2ee_decrypt_failed`. The `error` event also uses `reconnect_failed`,
+ * `bad_message` and `e2ee_error` (key derivation or transform worker failed).
  */
 export class AegisError extends Error {
   readonly code: string;
@@ -225,7 +316,36 @@ export interface AegisClient {
    * (trackId `cam`) of `stream` on a new publish peer connection. The stream
    * stays owned by the caller: the SDK never stops its tracks.
    */
-  publish(stream: MediaStream): Promise<void>;
+  publish(stream: MediaStream, options?: PublishOptions): Promise<void>;
+
+  /**
+   * Chooses the layer of `userId`'s camera video this client receives
+   * (`set-video-quality`); the switch happens at the next keyframe, so the
+   * picture never breaks up. Kept across reconnects and re-publishes. Rejects
+   * with `unknown_user` when `userId` is not in the room, `invalid_argument`.
+   */
+  setRemoteVideoQuality(userId: string, quality: RemoteVideoQuality): Promise<void>;
+
+  /**
+   * Stops receiving `userId`'s camera video (e.g. its tile scrolled out of
+   * view) so no bandwidth is spent on it; `resumeRemoteVideo` starts it again
+   * from a fresh keyframe. Same errors as `setRemoteVideoQuality`.
+   */
+  pauseRemoteVideo(userId: string): Promise<void>;
+  resumeRemoteVideo(userId: string): Promise<void>;
+
+  /**
+   * Sends a room message (forwarded, never stored) to everyone else in the
+   * room, or to the `to` user ids. Reliable (default): resolves when the
+   * server accepted it, rejects with its code — `message_too_large` (payload
+   * above 16 KiB by default), `message_rate_limited` (more than 30 messages/s
+   * by default). `reliable: false`: unordered, no retransmission; resolves once
+   * handed to the channel.
+   */
+  sendMessage(
+    data: string | ArrayBuffer | Uint8Array,
+    options?: { to?: string[]; reliable?: boolean },
+  ): Promise<void>;
 
   /**
    * Stops publishing: the senders stop and `unpublish` is sent. The publish
@@ -282,6 +402,18 @@ export interface AegisClient {
 
   /** Raw and per-remote-track statistics. */
   getStats(): Promise<ClientStats>;
+
+  /** Whether this client encrypts end to end (created with `e2ee`). */
+  readonly e2ee: boolean;
+
+  /**
+   * Installs a new end-to-end key (16 or 32 bytes) under `keyId` (0..255) and,
+   * unless `activate` is false, sends with it from now on. Keys replaced as the
+   * sending key stay accepted on receive for `keyGraceMs`. Rejects with
+   * `invalid_state` when the client was created without `e2ee`, `invalid_argument`
+   * for a bad key or id.
+   */
+  setE2eeKey(key: Uint8Array | ArrayBuffer, keyId: number, options?: SetE2eeKeyOptions): Promise<void>;
 
   /** Subscribes to an event. */
   on<K extends AegisEventName>(event: K, handler: AegisEventHandler<K>): void;
