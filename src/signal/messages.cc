@@ -322,7 +322,7 @@ Result<RequestId> DecodeId(const json& object) {
 
 Result<ClientMessage> DecodeJoin(const json& o, RequestId id) {
   AEGIS_RETURN_IF_ERROR(CheckKeys(o, {"sdkAppId", "userId", "userSig", "roomId", "strRoomId",
-                                      "role", "privateMapKey", "sdkVersion", "os"}));
+                                      "role", "privateMapKey", "sdkVersion", "os", "e2ee"}));
   JoinRequest m;
   m.id = std::move(id);
   std::optional<int64_t> n;
@@ -362,6 +362,9 @@ Result<ClientMessage> DecodeJoin(const json& o, RequestId id) {
   AEGIS_RETURN_IF_ERROR(GetTicket(o, "privateMapKey", false, &m.private_map_key));
   AEGIS_RETURN_IF_ERROR(GetClientInfo(o, "sdkVersion", &m.sdk_version));
   AEGIS_RETURN_IF_ERROR(GetClientInfo(o, "os", &m.os));
+  std::optional<bool> e2ee;
+  AEGIS_RETURN_IF_ERROR(GetBool(o, "e2ee", false, &e2ee));
+  m.e2ee = e2ee.value_or(false);
   return ClientMessage(std::move(m));
 }
 
@@ -740,6 +743,9 @@ std::string EncodeClientMessage(const ClientMessage& message) {
                    }
                    if (m.sdk_version) {
                      j["sdkVersion"] = *m.sdk_version;
+                   }
+                   if (m.e2ee) {
+                     j["e2ee"] = true;
                    }
                    if (m.os) {
                      j["os"] = *m.os;

@@ -79,6 +79,9 @@ struct JoinRequest {
   std::optional<std::string> private_map_key;
   std::optional<std::string> sdk_version;
   std::optional<std::string> os;
+  // The client encrypts its media and messages end to end (SDK e2ee); the
+  // server never holds the key, this flag is all it learns (docs/SECURITY.md).
+  bool e2ee = false;
   bool operator==(const JoinRequest&) const = default;
 };
 

@@ -586,7 +586,9 @@ Status SignalServer::HandleJoin(Session& s, const JoinRequest& m) {
     const Status st = app_store->RecordSessionJoined(us);
     if (!st.ok()) LogWarn(kTag, "session not recorded", {{"error", st.ToString()}});
   }
-  LogInfo(kTag, "user joined", {{"room", key.ToString()}, {"user", MaskUserId(m.user_id)}});
+  LogInfo(
+      kTag, "user joined",
+      {{"room", key.ToString()}, {"user", MaskUserId(m.user_id)}, {"e2ee", m.e2ee ? "yes" : "no"}});
   if (Visible(s)) Broadcast(room, &s, EncodeEvent(UserJoinedEvent{m.user_id, m.role}));
   if (m.role == Role::kAudience) BroadcastAudienceCount(room, &s);  // the joiner has it in `ok`
   return Status::Ok();

@@ -45,6 +45,7 @@ TEST(SignalDecode, JoinNumericRoom) {
   EXPECT_TRUE(m.str_room_id.empty());
   EXPECT_EQ(m.role, Role::kAnchor);
   EXPECT_FALSE(m.private_map_key.has_value());
+  EXPECT_FALSE(m.e2ee);  // absent: a plain client
 }
 
 TEST(SignalDecode, JoinStringRoomWithOptionals) {
@@ -57,8 +58,10 @@ TEST(SignalDecode, JoinStringRoomWithOptionals) {
                                       {"role", "audience"},
                                       {"privateMapKey", "pmk"},
                                       {"sdkVersion", "aegis-web 0.1.0"},
-                                      {"os", "Linux x86_64"}}));
+                                      {"os", "Linux x86_64"},
+                                      {"e2ee", true}}));
   EXPECT_EQ(m.id, RequestId(std::string("req-1")));
+  EXPECT_TRUE(m.e2ee);
   EXPECT_EQ(m.sdk_app_id, 4294967295U);
   EXPECT_EQ(m.room_id, 0U);
   EXPECT_EQ(m.str_room_id, "Room [1] {a|b} ~x, y");
@@ -309,6 +312,7 @@ std::vector<BadCase> BadCases() {
       {"room id 4294967295", JoinWith("roomId", 4294967295U), "invalid_field"},
       {"room id negative", JoinWith("roomId", -5), "invalid_field"},
       {"room id string", JoinWith("roomId", "1234"), "invalid_field"},
+      {"e2ee not a boolean", JoinWith("e2ee", "yes"), "invalid_field"},
       {"both room ids", JoinWith("strRoomId", "abc"), "invalid_field"},
       {"neither room id", JoinWith("roomId", discard), "missing_field"},
       {"str room 65 chars", StrJoin(std::string(65, 'r')), "invalid_field"},
@@ -501,6 +505,7 @@ TEST(SignalEncode, Events) {
 TEST(SignalEncode, ClientMessagesRoundTrip) {
   std::vector<std::string> inputs = {
       JoinWith("privateMapKey", "pmk"),
+      JoinWith("e2ee", true),
       StrJoin("r 1"),
       R"({"type":"leave","id":1})",
       R"({"type":"heartbeat","id":"hb"})",

@@ -684,6 +684,7 @@ export class Client implements AegisClient {
     if (p.roomId !== undefined) f['roomId'] = p.roomId;
     if (p.strRoomId !== undefined) f['strRoomId'] = p.strRoomId;
     if (p.privateMapKey) f['privateMapKey'] = p.privateMapKey;
+    if (this.e2eeCtx) f['e2ee'] = true; // the flag only; the key never leaves the page
     const os = osName();
     if (os) f['os'] = os;
     return f;
