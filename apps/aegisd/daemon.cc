@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "crypto/keyring.h"
 #include "demo_usersig.h"
+#include "media_metrics.h"
 #include "net/https_server.h"
 #include "net/self_signed.h"
 #include "net/static_files.h"
@@ -263,26 +264,10 @@ int RunDaemon(const DaemonFlags& flags) {
     for (const sfu::Worker* w : worker_ptrs) {
       const ops::Labels labels = {{"worker", std::to_string(w->index())}};
       const sfu::WorkerCounters& c = w->counters();
-      metrics.Set("aegis_media_rtp_received_total", labels,
-                  static_cast<double>(c.rtp_in.load(std::memory_order_relaxed)));
-      metrics.Set("aegis_media_rtp_sent_total", labels,
-                  static_cast<double>(c.rtp_out.load(std::memory_order_relaxed)));
-      metrics.Set("aegis_media_rtcp_received_total", labels,
-                  static_cast<double>(c.rtcp_in.load(std::memory_order_relaxed)));
-      metrics.Set("aegis_media_dropped_total", labels,
-                  static_cast<double>(c.dropped.load(std::memory_order_relaxed)));
-      metrics.Set("aegis_media_transports", labels,
-                  static_cast<double>(c.transports.load(std::memory_order_relaxed)));
-      metrics.Set("aegis_media_nack_received_total", labels,
-                  static_cast<double>(c.nack_in.load(std::memory_order_relaxed)));
-      metrics.Set("aegis_media_retransmitted_total", labels,
-                  static_cast<double>(c.retransmitted.load(std::memory_order_relaxed)));
-      metrics.Set("aegis_media_nack_sent_total", labels,
-                  static_cast<double>(c.nack_out.load(std::memory_order_relaxed)));
-      metrics.Set("aegis_media_rtx_received_total", labels,
-                  static_cast<double>(c.rtx_in.load(std::memory_order_relaxed)));
-      metrics.Set("aegis_media_duplicates_total", labels,
-                  static_cast<double>(c.duplicates.load(std::memory_order_relaxed)));
+      for (const MediaMetric& m : kMediaMetrics) {
+        metrics.Set(m.name, labels,
+                    static_cast<double>((c.*m.counter).load(std::memory_order_relaxed)));
+      }
     }
     metrics.Set("aegis_signal_sessions", {}, static_cast<double>(signalling.session_count()));
     metrics.Set("aegis_rooms", {}, static_cast<double>(rooms.room_count()));

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/mask.h"
 #include "crypto/primitives.h"
+#include "media_metrics.h"
 
 namespace aegis::aegisd {
 namespace {
@@ -48,25 +49,7 @@ void DescribeDaemonMetrics(ops::Metrics& metrics) {
   metrics.Describe("aegis_build_info", "gauge", "Build information; always 1.");
   metrics.Describe("aegis_http_requests_total", "counter",
                    "HTTPS requests answered, by route and status code.");
-  metrics.Describe("aegis_media_rtp_received_total", "counter",
-                   "RTP datagrams received by each media worker (before SRTP checks).");
-  metrics.Describe("aegis_media_rtp_sent_total", "counter",
-                   "RTP packets forwarded to subscribers by each media worker.");
-  metrics.Describe("aegis_media_rtcp_received_total", "counter",
-                   "Authenticated RTCP compounds received by each media worker.");
-  metrics.Describe("aegis_media_dropped_total", "counter",
-                   "Datagrams a media worker dropped (unclassifiable, unknown tuple or SSRC).");
-  metrics.Describe("aegis_media_transports", "gauge", "Peer connections on each media worker.");
-  metrics.Describe("aegis_media_nack_received_total", "counter",
-                   "Sequence numbers subscribers NACKed (docs/MEDIA.md, loss recovery).");
-  metrics.Describe("aegis_media_retransmitted_total", "counter",
-                   "Repairs sent to subscribers from the packet history.");
-  metrics.Describe("aegis_media_nack_sent_total", "counter",
-                   "Sequence numbers the worker NACKed to publishers.");
-  metrics.Describe("aegis_media_rtx_received_total", "counter",
-                   "RTX repairs received from publishers.");
-  metrics.Describe("aegis_media_duplicates_total", "counter",
-                   "Packets received twice and forwarded once.");
+  for (const MediaMetric& m : kMediaMetrics) metrics.Describe(m.name, m.type, m.help);
   metrics.Describe("aegis_signal_sessions", "gauge", "Signalling sessions (connected or joined).");
   metrics.Describe("aegis_rooms", "gauge", "Live rooms on this node.");
   metrics.Set("aegis_build_info", {{"version", AEGIS_VERSION}}, 1);

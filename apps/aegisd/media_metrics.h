@@ -1,0 +1,47 @@
+// The per-worker media counters aegisd exports on /metrics: one table, so
+// the description (router.cc) and the refresh (daemon.cc) cannot drift
+// apart. Constant data; thread-safe.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "sfu/worker.h"
+
+namespace aegis::aegisd {
+
+struct MediaMetric {
+  const char* name;
+  const char* type;  // Prometheus type: counter or gauge
+  const char* help;
+  std::atomic<uint64_t> sfu::WorkerCounters::*counter;
+};
+
+inline constexpr std::array<MediaMetric, 10> kMediaMetrics = {{
+    {"aegis_media_rtp_received_total", "counter",
+     "RTP datagrams received by each media worker (before SRTP checks).",
+     &sfu::WorkerCounters::rtp_in},
+    {"aegis_media_rtp_sent_total", "counter",
+     "RTP packets forwarded to subscribers by each media worker.", &sfu::WorkerCounters::rtp_out},
+    {"aegis_media_rtcp_received_total", "counter",
+     "Authenticated RTCP compounds received by each media worker.", &sfu::WorkerCounters::rtcp_in},
+    {"aegis_media_dropped_total", "counter",
+     "Datagrams a media worker dropped (unclassifiable, unknown tuple or SSRC).",
+     &sfu::WorkerCounters::dropped},
+    {"aegis_media_transports", "gauge", "Peer connections on each media worker.",
+     &sfu::WorkerCounters::transports},
+    {"aegis_media_nack_received_total", "counter",
+     "Sequence numbers subscribers NACKed (docs/MEDIA.md, loss recovery).",
+     &sfu::WorkerCounters::nack_in},
+    {"aegis_media_retransmitted_total", "counter",
+     "Repairs sent to subscribers from the packet history.", &sfu::WorkerCounters::retransmitted},
+    {"aegis_media_nack_sent_total", "counter", "Sequence numbers the worker NACKed to publishers.",
+     &sfu::WorkerCounters::nack_out},
+    {"aegis_media_rtx_received_total", "counter", "RTX repairs received from publishers.",
+     &sfu::WorkerCounters::rtx_in},
+    {"aegis_media_duplicates_total", "counter", "Packets received twice and forwarded once.",
+     &sfu::WorkerCounters::duplicates},
+}};
+
+}  // namespace aegis::aegisd
