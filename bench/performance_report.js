@@ -147,4 +147,11 @@ p('- "Packets skipped" > 0 means the generator\'s publishers fell behind (its ev
 p('  more than 200 ms), so fewer packets entered the server; compare out pps with in pps × subscribers.');
 p('- The SRTP profile matters for CPU: Janus links Debian\'s NSS-backed libsrtp2 (PERFORMANCE-NOTES');
 p('  §2.2); each leg\'s negotiated profile is listed above.');
+// Hand-written analysis (profiles, what the numbers mean for the targets) is
+// kept in bench/ANALYSIS.md and appended, so a regenerated report keeps it.
+const analysis = path.join(__dirname, 'ANALYSIS.md');
+if (fs.existsSync(analysis)) {
+  p();
+  p(fs.readFileSync(analysis, 'utf8').trimEnd());
+}
 process.stdout.write(out.join('\n') + '\n');
