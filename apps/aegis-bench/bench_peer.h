@@ -58,6 +58,18 @@ class BenchPeer final : public rtc::DtlsTransport::Listener {
     uint64_t srtp_errors = 0;
     uint64_t foreign = 0;  // not from the remote endpoint, or unclassifiable
     uint64_t ice_checks = 0;
+
+    Counters& operator+=(const Counters& o) {
+      rtp_sent += o.rtp_sent;
+      rtp_bytes_sent += o.rtp_bytes_sent;
+      rtcp_sent += o.rtcp_sent;
+      rtp_received += o.rtp_received;
+      rtcp_received += o.rtcp_received;
+      srtp_errors += o.srtp_errors;
+      foreign += o.foreign;
+      ice_checks += o.ice_checks;
+      return *this;
+    }
   };
 
   // The certificate is shared by every peer of the process (one per process is

@@ -5,9 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
-#include "crypto/primitives.h"
-#include "rtc/sdp/sdp.h"
-#include "sdp_builder.h"
+#include "client_base.h"
 
 namespace aegis::bench {
 namespace {
@@ -23,24 +21,10 @@ constexpr int kNoSuchFeed = 428;  // JANUS_VIDEOROOM_ERROR_NO_SUCH_FEED
 // "The Janus API" and "VideoRoom plugin"): every request carries a
 // transaction; "ack" only acknowledges, the result is the "success" (sync)
 // or the "event" (async) with the same transaction.
-class JanusClient final : public BenchClient,
-                          public WsClient::Listener,
-                          public BenchPeer::Listener {
+class JanusClient final : public ClientBase {
  public:
   JanusClient(const ClientEnvironment& env, ClientConfig config)
-      : env_(env), config_(std::move(config)), ws_(*env.io, config_.ws, this) {}
-
-  void Start() override {
-    join_ns_ = MonotonicNs();
-    ws_.Connect();
-  }
-
-  void Tick(uint64_t now_ns) override {
-    if (publisher_) {
-      publisher_->Tick(now_ns);
-      peer_->Flush();
-    }
-  }
+      : ClientBase(env, std::move(config)) {}
 
   void SlowTick(uint64_t now_ns) override {
     if (session_ != 0 && now_ns - last_keepalive_ns_ >= kKeepaliveNs) {
@@ -51,49 +35,14 @@ class JanusClient final : public BenchClient,
       last_list_ns_ = now_ns;
       ListFeeds();
     }
-    if (receiver_) {
-      receiver_->Tick(now_ns);
-      peer_->Flush();
-    }
-    if (publisher_ && (++slow_ticks_ % 10) == 0) {
-      publisher_->SendReports(now_ns);
-      peer_->Flush();
-    }
-  }
-
-  void StopMedia() override {
-    if (publisher_) publisher_->Stop();
+    TickMedia(now_ns);
   }
 
   void Close() override {
     closing_ = true;
     if (session_ != 0 && ws_.open()) Send({{"janus", "destroy"}}, nullptr);
-    if (peer_) peer_->Close();
+    ClosePeers();
     ws_.Close();
-  }
-
-  bool ready() const override {
-    if (config_.role == ClientRole::kPublisher) return publisher_ && publisher_->running();
-    return peer_ && peer_->connected();
-  }
-  bool failed() const override { return !error_.empty(); }
-  const std::string& error() const override { return error_; }
-  ClientRole role() const override { return config_.role; }
-  uint32_t room_id() const override { return config_.room_id; }
-  MediaPublisher* publisher() override { return publisher_.get(); }
-  MediaReceiver* receiver() override { return receiver_.get(); }
-
-  std::vector<std::pair<std::string, std::string>> SrtpProfiles() const override {
-    std::vector<std::pair<std::string, std::string>> out;
-    if (peer_ && peer_->srtp_profile()) {
-      out.emplace_back(config_.role == ClientRole::kPublisher ? "publish" : "subscribe",
-                       rtc::SrtpProfileName(*peer_->srtp_profile()));
-    }
-    return out;
-  }
-
-  BenchPeer::Counters PeerCounters() const override {
-    return peer_ ? peer_->counters() : BenchPeer::Counters{};
   }
 
   // --- WsClient::Listener
@@ -143,25 +92,7 @@ class JanusClient final : public BenchClient,
     if (!closing_) Fail("Janus WebSocket closed: " + reason);
   }
 
-  // --- BenchPeer::Listener
-  void OnPeerConnected(BenchPeer& /*peer*/) override {
-    if (publisher_) publisher_->Start(MonotonicNs());
-  }
-  void OnPeerFailed(BenchPeer& /*peer*/, const std::string& reason) override {
-    Fail("media connection: " + reason);
-  }
-  void OnRtp(BenchPeer& /*peer*/, const rtc::RtpPacket& packet, uint64_t arrival_ns) override {
-    if (receiver_) receiver_->OnRtp(packet, arrival_ns);
-  }
-  void OnRtcp(BenchPeer& /*peer*/, std::span<const uint8_t> compound) override {
-    if (publisher_) publisher_->OnRtcp(compound);
-  }
-
  private:
-  void Fail(const std::string& why) {
-    if (error_.empty()) error_ = why;
-  }
-
   void Send(json msg, std::function<void(const json&)> done) {
     const std::string tx = "t" + std::to_string(next_tx_++);
     msg["transaction"] = tx;
@@ -215,23 +146,8 @@ class JanusClient final : public BenchClient,
   }
 
   void Publish() {
-    auto peer = BenchPeer::Create(*env_.io, env_.certificate, this, env_.media_ip);
-    if (!peer.ok()) return Fail("socket: " + peer.status().ToString());
-    peer_ = std::move(peer).value();
-    PublishOfferParams p;
-    p.transport = peer_->local_transport();
-    p.cname = "bench-" + config_.user_id;
-    p.stream_id = config_.user_id;
-    const uint32_t audio_ssrc = crypto::RandomNonZeroU32();
-    const uint32_t video_ssrc = crypto::RandomNonZeroU32();
-    if (config_.media.audio) p.tracks.push_back(PublishTrack{"audio", "0", audio_ssrc, "mic"});
-    if (config_.media.video) p.tracks.push_back(PublishTrack{"video", "1", video_ssrc, "cam"});
-    auto text = rtc::WriteSdp(BuildPublishOffer(p));
-    if (!text.ok()) return Fail("publish offer: " + text.status().ToString());
-    publisher_ = std::make_unique<MediaPublisher>(
-        peer_.get(), env_.metrics, config_.media,
-        config_.media.audio ? config_.audio_stream : nullptr, audio_ssrc,
-        config_.media.video ? config_.video_stream : nullptr, video_ssrc);
+    auto offer = CreatePublishOffer();
+    if (!offer.ok()) return Fail(offer.status().message());
     Message(
         {{"request", "publish"}, {"audio", config_.media.audio}, {"video", config_.media.video}},
         [this](const json& data, const json& jsep) {
@@ -239,21 +155,10 @@ class JanusClient final : public BenchClient,
             return Fail("publish: " + data.value("error", std::string()));
           }
           if (!jsep.is_object() || !jsep.contains("sdp")) return Fail("publish: no answer");
-          auto answer = rtc::ParseSdp(jsep["sdp"].get<std::string>());
-          if (!answer.ok()) return Fail("publish answer: " + answer.status().ToString());
-          auto info = InspectRemoteDescription(*answer);
-          if (!info.ok()) return Fail("publish answer: " + info.status().ToString());
-          if (!info->udp_candidate) return Fail("publish answer has no UDP candidate");
-          publisher_->set_payload_types(info->opus_payload_type, info->vp8_payload_type);
-          // Janus answers a=setup:active: it is the DTLS client, we serve.
-          const rtc::DtlsRole role = info->setup == rtc::SetupRole::kActive
-                                         ? rtc::DtlsRole::kServer
-                                         : rtc::DtlsRole::kClient;
-          const Status s = peer_->Start(*info->udp_candidate, info->ice_ufrag, info->ice_pwd,
-                                        info->fingerprint, role);
-          if (!s.ok()) Fail("publish connection: " + s.ToString());
+          const Status s = StartPublish(jsep["sdp"].get<std::string>());
+          if (!s.ok()) Fail(s.message());
         },
-        json{{"type", "offer"}, {"sdp", *text}, {"trickle", false}});
+        json{{"type", "offer"}, {"sdp", offer->sdp}, {"trickle", false}});
   }
 
   // Subscribers wait until every publisher of the room is publishing
@@ -272,7 +177,7 @@ class JanusClient final : public BenchClient,
                   streams.push_back({{"feed", p["id"]}});
                 }
               }
-              if (streams.size() < expected_publishers_) return;
+              if (streams.size() < config_.janus_publishers_per_room) return;
               waiting_for_feeds_ = false;
               Subscribe(std::move(streams));
             });
@@ -297,66 +202,35 @@ class JanusClient final : public BenchClient,
   }
 
   void Answer(const std::string& sdp) {
-    auto offer = rtc::ParseSdp(sdp);
-    if (!offer.ok()) return Fail("subscribe offer: " + offer.status().ToString());
-    auto info = InspectRemoteDescription(*offer);
-    if (!info.ok()) return Fail("subscribe offer: " + info.status().ToString());
-    if (!info->udp_candidate) return Fail("subscribe offer has no UDP candidate");
-    auto peer = BenchPeer::Create(*env_.io, env_.certificate, this, env_.media_ip);
-    if (!peer.ok()) return Fail("socket: " + peer.status().ToString());
-    peer_ = std::move(peer).value();
-    receiver_ = std::make_unique<MediaReceiver>(peer_.get(), env_.metrics, join_ns_);
-    receiver_->set_payload_types(info->opus_payload_type, info->vp8_payload_type);
-    auto answer = BuildSubscribeAnswer(*offer, peer_->local_transport(), 1);
-    if (!answer.ok()) return Fail("subscribe answer: " + answer.status().ToString());
-    auto text = rtc::WriteSdp(*answer);
-    if (!text.ok()) return Fail("subscribe answer: " + text.status().ToString());
+    auto answer = AnswerSubscribeOffer(sdp);
+    if (!answer.ok()) return Fail(answer.status().message());
     Message(
         {{"request", "start"}, {"room", config_.room_id}},
-        [this, remote = *info](const json& data, const json&) {
+        [this, remote = answer->remote](const json& data, const json&) {
           if (data.contains("error_code")) {
             return Fail("start: " + data.value("error", std::string()));
           }
-          const Status s = peer_->Start(*remote.udp_candidate, remote.ice_ufrag, remote.ice_pwd,
-                                        remote.fingerprint, rtc::DtlsRole::kClient);
-          if (!s.ok()) Fail("subscribe connection: " + s.ToString());
+          const Status s = StartSubscribe(remote);
+          if (!s.ok()) Fail(s.message());
         },
-        json{{"type", "answer"}, {"sdp", *text}, {"trickle", false}});
+        json{{"type", "answer"}, {"sdp", answer->sdp}, {"trickle", false}});
   }
 
- public:
-  size_t expected_publishers_ = 1;
-
- private:
-  // Passed by argument.
-  ClientEnvironment env_;
-  ClientConfig config_;
   // Allocated by this.
-  WsClient ws_;
-  std::unique_ptr<BenchPeer> peer_;  // one PeerConnection per Janus handle
-  std::unique_ptr<MediaPublisher> publisher_;
-  std::unique_ptr<MediaReceiver> receiver_;
   std::map<std::string, std::function<void(const json&)>> pending_;
   uint64_t next_tx_ = 1;
   uint64_t session_ = 0;
   uint64_t handle_ = 0;
-  uint64_t join_ns_ = 0;
   uint64_t last_keepalive_ns_ = 0;
   uint64_t last_list_ns_ = 0;
-  uint32_t slow_ticks_ = 0;
   bool waiting_for_feeds_ = false;
   bool list_in_flight_ = false;
-  bool closing_ = false;
-  std::string error_;
 };
 
 }  // namespace
 
 std::unique_ptr<BenchClient> CreateJanusClient(const ClientEnvironment& env, ClientConfig config) {
-  const size_t publishers = config.janus_publishers_per_room;
-  auto client = std::make_unique<JanusClient>(env, std::move(config));
-  client->expected_publishers_ = publishers;
-  return client;
+  return std::make_unique<JanusClient>(env, std::move(config));
 }
 
 }  // namespace aegis::bench
