@@ -22,14 +22,6 @@ constexpr int64_t kIceGiveUpMs = 15'000;
 constexpr int64_t kConsentIntervalMs = 2'500;
 constexpr size_t kMaxPendingChecks = 64;
 
-uint64_t RandomU64() {
-  std::array<uint8_t, 8> b{};
-  crypto::RandomBytes(b);
-  uint64_t v = 0;
-  for (uint8_t byte : b) v = (v << 8) | byte;
-  return v;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<BenchPeer>> BenchPeer::Create(asio::io_context& io,
@@ -54,7 +46,7 @@ BenchPeer::BenchPeer(asio::io_context& io, Listener* listener)
       watcher_(io),
       timer_(io),
       local_ice_(rtc::IceCredentials::Generate()),
-      tie_breaker_(RandomU64()),
+      tie_breaker_(crypto::RandomU64()),
       local_ssrc_(crypto::RandomNonZeroU32()) {}
 
 BenchPeer::~BenchPeer() {

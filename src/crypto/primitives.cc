@@ -32,6 +32,14 @@ uint32_t RandomNonZeroU32() {
   return v == 0 ? 1 : v;
 }
 
+uint64_t RandomU64() {
+  std::array<uint8_t, 8> b{};
+  RandomBytes(b);
+  uint64_t v = 0;
+  for (uint8_t byte : b) v = (v << 8) | byte;
+  return v;
+}
+
 std::string RandomAlnum(size_t n) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -30,6 +30,8 @@ void RandomBytes(std::span<uint8_t> out);
 Bytes RandomBytes(size_t n);
 // Uniform random 32-bit value, never 0 (RTP/RTCP SSRCs, sequence and timestamp bases).
 uint32_t RandomNonZeroU32();
+// Uniform 64-bit value from the CSPRNG (ICE tie-breakers).
+uint64_t RandomU64();
 // Uniform random string over [A-Za-z0-9].
 std::string RandomAlnum(size_t n);
 // RFC 4122 version 4 UUID, lowercase.

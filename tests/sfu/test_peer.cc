@@ -22,14 +22,6 @@ namespace {
 constexpr uint32_t kCheckPriority = 0x6e0001ff;
 constexpr Millis kIceRetransmit{100};
 
-uint64_t RandomU64() {
-  std::array<uint8_t, 8> b{};
-  crypto::RandomBytes(b);
-  uint64_t v = 0;
-  for (uint8_t byte : b) v = (v << 8) | byte;
-  return v;
-}
-
 }  // namespace
 
 std::unique_ptr<TestPeer> TestPeer::Create(const rtc::Endpoint& server,
@@ -63,7 +55,7 @@ TestPeer::TestPeer(const rtc::Endpoint& server, rtc::IceCredentials server_ice)
     : server_(server),
       server_ice_(std::move(server_ice)),
       local_ice_(rtc::IceCredentials::Generate()),
-      tie_breaker_(RandomU64()) {}
+      tie_breaker_(crypto::RandomU64()) {}
 
 TestPeer::~TestPeer() {
   // The DTLS transport may call back (close_notify) while being destroyed.

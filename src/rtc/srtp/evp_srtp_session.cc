@@ -71,19 +71,6 @@ void Write32(uint8_t* p, uint32_t v) {
   p[3] = static_cast<uint8_t>(v);
 }
 
-// Fixed header + CSRCs + RFC 3550 §5.3.1 extension, or 0 when the header
-// does not fit in `len` bytes.
-size_t RtpHeaderLength(std::span<const uint8_t> packet, size_t len) {
-  if (len < SrtpSession::kRtpHeaderSize) return 0;
-  size_t header = SrtpSession::kRtpHeaderSize + size_t{4} * (packet[0] & 0x0Fu);
-  if ((packet[0] & 0x10u) != 0) {
-    if (header + 4 > len) return 0;
-    const size_t words = (size_t{packet[header + 2]} << 8) | packet[header + 3];
-    header += 4 + 4 * words;
-  }
-  return header <= len ? header : 0;
-}
-
 bool IsKnownProfile(SrtpProfile p) {
   return p == SrtpProfile::kAes128CmHmacSha1_80 || p == SrtpProfile::kAeadAes128Gcm ||
          p == SrtpProfile::kAeadAes256Gcm;
@@ -135,7 +122,7 @@ class EvpSrtpSession final : public SrtpSession {
 
   Status ProtectRtp(std::span<uint8_t> buffer, size_t* len) override {
     AEGIS_RETURN_IF_ERROR(CheckCall(Direction::kOutbound, buffer, len, "protect rtp"));
-    const size_t header = RtpHeaderLength(buffer, *len);
+    const size_t header = SrtpRtpHeaderLength(buffer, *len);
     if (header == 0) return Status::Error(kBadLength, "protect rtp: header does not fit");
     if (buffer.size() - *len < tag_size_) {
       return Status::Error(kNoRoom, "protect rtp: no room for the SRTP tag");
@@ -172,7 +159,7 @@ class EvpSrtpSession final : public SrtpSession {
 
   Status UnprotectRtp(std::span<uint8_t> buffer, size_t* len) override {
     AEGIS_RETURN_IF_ERROR(CheckCall(Direction::kInbound, buffer, len, "unprotect rtp"));
-    const size_t header = RtpHeaderLength(buffer, *len);
+    const size_t header = SrtpRtpHeaderLength(buffer, *len);
     if (header == 0 || header + tag_size_ > *len) {
       return Status::Error(kBadLength, "unprotect rtp: shorter than header + tag");
     }
@@ -431,6 +418,17 @@ Result<std::unique_ptr<SrtpSession>> SrtpSession::Create(SrtpProfile profile,
       CreateEvpSrtpSession(profile, keys(derived[0]), keys(derived[1]), direction);
   OPENSSL_cleanse(derived.data(), sizeof(derived));
   return session;
+}
+
+size_t SrtpRtpHeaderLength(std::span<const uint8_t> packet, size_t len) {
+  if (len < SrtpSession::kRtpHeaderSize) return 0;
+  size_t header = SrtpSession::kRtpHeaderSize + size_t{4} * (packet[0] & 0x0Fu);
+  if ((packet[0] & 0x10u) != 0) {
+    if (header + 4 > len) return 0;
+    const size_t words = (size_t{packet[header + 2]} << 8) | packet[header + 3];
+    header += 4 + 4 * words;
+  }
+  return header <= len ? header : 0;
 }
 
 }  // namespace aegis::rtc

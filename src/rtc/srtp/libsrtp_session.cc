@@ -47,19 +47,6 @@ Status MapError(srtp_err_status_t err, const char* what) {
   }
 }
 
-// Fixed header + CSRCs + RFC 3550 §5.3.1 extension, or 0 when the header
-// does not fit in `len` bytes.
-size_t RtpHeaderLength(std::span<const uint8_t> packet, size_t len) {
-  if (len < SrtpSession::kRtpHeaderSize) return 0;
-  size_t header = SrtpSession::kRtpHeaderSize + size_t{4} * (packet[0] & 0x0Fu);
-  if ((packet[0] & 0x10u) != 0) {
-    if (header + 4 > len) return 0;
-    const size_t words = (size_t{packet[header + 2]} << 8) | packet[header + 3];
-    header += 4 + 4 * words;
-  }
-  return header <= len ? header : 0;
-}
-
 class LibsrtpSession final : public SrtpSession {
  public:
   LibsrtpSession(SrtpProfile profile, Direction direction, srtp_t session)
@@ -68,7 +55,7 @@ class LibsrtpSession final : public SrtpSession {
 
   Status ProtectRtp(std::span<uint8_t> buffer, size_t* len) override {
     AEGIS_RETURN_IF_ERROR(CheckCall(Direction::kOutbound, buffer, len, "protect rtp"));
-    if (RtpHeaderLength(buffer, *len) == 0) {
+    if (SrtpRtpHeaderLength(buffer, *len) == 0) {
       return Status::Error(kBadLength, "protect rtp: header does not fit");
     }
     AEGIS_RETURN_IF_ERROR(CheckRoom(buffer, *len, SrtpRtpOverhead(profile_), "protect rtp"));
@@ -81,7 +68,7 @@ class LibsrtpSession final : public SrtpSession {
 
   Status UnprotectRtp(std::span<uint8_t> buffer, size_t* len) override {
     AEGIS_RETURN_IF_ERROR(CheckCall(Direction::kInbound, buffer, len, "unprotect rtp"));
-    const size_t header = RtpHeaderLength(buffer, *len);
+    const size_t header = SrtpRtpHeaderLength(buffer, *len);
     if (header == 0 || header + SrtpTagLength(profile_) > *len) {
       return Status::Error(kBadLength, "unprotect rtp: shorter than header + tag");
     }

@@ -42,6 +42,11 @@ constexpr size_t SrtpRtcpOverhead(SrtpProfile p) {
   return 4 + SrtpTagLength(p);  // E-flag + 31-bit SRTCP index, then the tag
 }
 
+// The part of an RTP packet SRTP leaves in clear (RFC 3711 §3.1): fixed
+// header, CSRCs and the RFC 3550 §5.3.1 extension; 0 when it does not fit
+// in the first `len` bytes of `packet`. Shared by both implementations.
+size_t SrtpRtpHeaderLength(std::span<const uint8_t> packet, size_t len);
+
 class SrtpSession {
  public:
   enum class Direction : uint8_t { kInbound, kOutbound };
