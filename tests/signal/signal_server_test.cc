@@ -371,6 +371,13 @@ class SignalServerTest : public ::testing::Test {
     return Request(conn, JoinMsg(app, user, room, Sig(app, user), role));
   }
 
+  // A join whose UserSig carries a PrivateMapKey with `privileges` for kRoom.
+  json JoinWithRights(const Conn& conn, const App& app, const std::string& user,
+                      uint32_t privileges, const std::string& role = "anchor") {
+    return Request(
+        conn, JoinMsg(app, user, kRoom, Sig(app, user, Pmk(app, user, kRoom, privileges)), role));
+  }
+
   // A new connection that joined successfully.
   Conn Joined(const App& app, const std::string& user, uint32_t room = kRoom,
               const std::string& role = "anchor") {
@@ -670,15 +677,10 @@ TEST_F(SignalServerTest, PrivateMapKeyForAnotherRoomIsRefused) {
 TEST_F(SignalServerTest, PrivateMapKeyWithoutCreateRightCannotOpenARoom) {
   Conn conn = Connect();
   const uint32_t enter_only = auth::kPrivEnterRoom | auth::kPrivRecvAudio | auth::kPrivRecvVideo;
-  ExpectError(Request(conn, JoinMsg(app1_, "bob", kRoom,
-                                    Sig(app1_, "bob", Pmk(app1_, "bob", kRoom, enter_only)))),
-              "permission_denied");
+  ExpectError(JoinWithRights(conn, app1_, "bob", enter_only), "permission_denied");
   // Without the enter right, not even an existing room.
   Conn alice = Joined(app1_, "alice");
-  ExpectError(
-      Request(conn, JoinMsg(app1_, "bob", kRoom,
-                            Sig(app1_, "bob", Pmk(app1_, "bob", kRoom, auth::kPrivCreateRoom)))),
-      "permission_denied");
+  ExpectError(JoinWithRights(conn, app1_, "bob", auth::kPrivCreateRoom), "permission_denied");
   EXPECT_FALSE(conn->closed());
   EXPECT_EQ(RegistryUsers(app1_), std::vector<std::string>{"alice"});
   EXPECT_FALSE(Has(*alice, "user-joined"));
@@ -687,9 +689,7 @@ TEST_F(SignalServerTest, PrivateMapKeyWithoutCreateRightCannotOpenARoom) {
 TEST_F(SignalServerTest, PrivateMapKeyWithEnterOnlyJoinsAnExistingRoom) {
   Conn alice = Joined(app1_, "alice");
   Conn bob = Connect();
-  json ok = Request(
-      bob, JoinMsg(app1_, "bob", kRoom,
-                   Sig(app1_, "bob", Pmk(app1_, "bob", kRoom, auth::kPrivEnterRoom)), "anchor"));
+  json ok = JoinWithRights(bob, app1_, "bob", auth::kPrivEnterRoom, "anchor");
   ASSERT_EQ(MsgType(ok), "ok") << ok.dump();
   EXPECT_EQ(ok["data"]["users"].size(), 1u);
   EXPECT_EQ(TakeEvent(*alice, "user-joined")["userId"], "bob");
@@ -1361,15 +1361,11 @@ TEST_F(SignalServerTest, EnterOnlyPrivateMapKeyCannotRecreateTheRoomByLoggingInA
   Conn alice = Joined(app1_, "alice");
   const uint32_t enter_only = auth::kPrivEnterRoom;
   Conn bob1 = Connect();
-  ASSERT_EQ(
-      MsgType(Request(bob1, JoinMsg(app1_, "bob", kRoom,
-                                    Sig(app1_, "bob", Pmk(app1_, "bob", kRoom, enter_only))))),
-      "ok");
+  ASSERT_EQ(MsgType(JoinWithRights(bob1, app1_, "bob", enter_only)), "ok");
   ASSERT_EQ(MsgType(Request(alice, json{{"type", "leave"}})), "ok");
   const std::string comm_id = registry_.FindNumeric(app1_.sdkappid, kRoom)->comm_id;
   Conn bob2 = Connect();
-  json again = Request(
-      bob2, JoinMsg(app1_, "bob", kRoom, Sig(app1_, "bob", Pmk(app1_, "bob", kRoom, enter_only))));
+  json again = JoinWithRights(bob2, app1_, "bob", enter_only);
   // Either the re-login keeps the instance, or it is refused like any other
   // attempt to create a room without the create right.
   if (MsgType(again) == "ok") {
@@ -1522,11 +1518,7 @@ TEST_F(SignalServerTest, PrivateMapKeySendRightsGateTheAnchorRoleAndEachTrack) {
   const uint32_t watch_only =
       auth::kPrivEnterRoom | auth::kPrivRecvAudio | auth::kPrivRecvVideo | auth::kPrivRecvScreen;
   Conn viewer = Connect();
-  ASSERT_EQ(
-      MsgType(Request(viewer, JoinMsg(app1_, "viewer", kRoom,
-                                      Sig(app1_, "viewer", Pmk(app1_, "viewer", kRoom, watch_only)),
-                                      "audience"))),
-      "ok");
+  ASSERT_EQ(MsgType(JoinWithRights(viewer, app1_, "viewer", watch_only, "audience")), "ok");
   alice->inbox.clear();
   ExpectError(SwitchRole(viewer, "anchor"), "permission_denied");
   EXPECT_EQ(RegistryRole(app1_, "viewer"), "audience");
@@ -1537,11 +1529,7 @@ TEST_F(SignalServerTest, PrivateMapKeySendRightsGateTheAnchorRoleAndEachTrack) {
   const uint32_t audio_only =
       auth::kPrivEnterRoom | auth::kPrivSendAudio | auth::kPrivRecvAudio | auth::kPrivRecvVideo;
   Conn singer = Connect();
-  ASSERT_EQ(
-      MsgType(Request(singer, JoinMsg(app1_, "singer", kRoom,
-                                      Sig(app1_, "singer", Pmk(app1_, "singer", kRoom, audio_only)),
-                                      "audience"))),
-      "ok");
+  ASSERT_EQ(MsgType(JoinWithRights(singer, app1_, "singer", audio_only, "audience")), "ok");
   ASSERT_EQ(MsgType(SwitchRole(singer, "anchor")), "ok");
   ExpectError(Publish(singer, sdp, MicCamTracks()), "permission_denied");
   ExpectError(Publish(singer, sdp, MicScreenTracks()), "permission_denied");
@@ -1559,10 +1547,7 @@ TEST_F(SignalServerTest, ScreenShareIsForwardedAsItsOwnSourceAndHonoursScreenRig
   const uint32_t no_screen =
       auth::kPrivEnterRoom | auth::kPrivRecvAudio | auth::kPrivRecvVideo | auth::kPrivSendAudio;
   Conn carol = Connect();
-  ASSERT_EQ(
-      MsgType(Request(carol, JoinMsg(app1_, "carol", kRoom,
-                                     Sig(app1_, "carol", Pmk(app1_, "carol", kRoom, no_screen))))),
-      "ok");
+  ASSERT_EQ(MsgType(JoinWithRights(carol, app1_, "carol", no_screen)), "ok");
   const std::string sdp = ReadSdpFixture(kPublishFixture);
   // One track per kind and source.
   json two_cams = json::array(
