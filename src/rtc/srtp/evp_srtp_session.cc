@@ -307,17 +307,6 @@ class EvpSrtpSession final : public SrtpSession {
     return Status::Ok();
   }
 
-  Status CheckCall(Direction wanted, std::span<uint8_t> buffer, const size_t* len,
-                   const char* what) const {
-    if (direction_ != wanted) {
-      return Status::Error(kWrongDirection, std::string(what) + ": wrong session direction");
-    }
-    if (len == nullptr || *len > buffer.size() || *len > kMaxPacketSize) {
-      return Status::Error(kBadLength, std::string(what) + ": length beyond buffer or 1500");
-    }
-    return Status::Ok();
-  }
-
   static Status CheckReplay(ReplayVerdict verdict, const char* what) {
     switch (verdict) {
       case ReplayVerdict::kNew:
@@ -418,6 +407,17 @@ Result<std::unique_ptr<SrtpSession>> SrtpSession::Create(SrtpProfile profile,
       CreateEvpSrtpSession(profile, keys(derived[0]), keys(derived[1]), direction);
   OPENSSL_cleanse(derived.data(), sizeof(derived));
   return session;
+}
+
+Status SrtpSession::CheckCall(Direction wanted, std::span<uint8_t> buffer, const size_t* len,
+                              const char* what) const {
+  if (direction() != wanted) {
+    return Status::Error(kWrongDirection, std::string(what) + ": wrong session direction");
+  }
+  if (len == nullptr || *len > buffer.size() || *len > kMaxPacketSize) {
+    return Status::Error(kBadLength, std::string(what) + ": length beyond buffer or 1500");
+  }
+  return Status::Ok();
 }
 
 size_t SrtpRtpHeaderLength(std::span<const uint8_t> packet, size_t len) {

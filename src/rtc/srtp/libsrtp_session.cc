@@ -110,17 +110,6 @@ class LibsrtpSession final : public SrtpSession {
   Direction direction() const override { return direction_; }
 
  private:
-  Status CheckCall(Direction wanted, std::span<uint8_t> buffer, const size_t* len,
-                   const char* what) const {
-    if (direction_ != wanted) {
-      return Status::Error(kWrongDirection, std::string(what) + ": wrong session direction");
-    }
-    if (len == nullptr || *len > buffer.size() || *len > kMaxPacketSize) {
-      return Status::Error(kBadLength, std::string(what) + ": length beyond buffer or 1500");
-    }
-    return Status::Ok();
-  }
-
   static Status CheckRoom(std::span<uint8_t> buffer, size_t len, size_t overhead,
                           const char* what) {
     if (buffer.size() - len < overhead) {

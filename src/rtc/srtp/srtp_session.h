@@ -103,6 +103,12 @@ class SrtpSession {
 
  protected:
   SrtpSession() = default;
+
+  // The checks every call starts with, before any crypto: the session's
+  // direction is `wanted`, and `*len` fits both `buffer` and kMaxPacketSize.
+  // Errors: kWrongDirection, kBadLength (message prefixed with `what`).
+  Status CheckCall(Direction wanted, std::span<uint8_t> buffer, const size_t* len,
+                   const char* what) const;
 };
 
 }  // namespace aegis::rtc
