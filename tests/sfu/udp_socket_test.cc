@@ -1,12 +1,16 @@
 // UdpSocket over real loopback sockets: batching (sendmmsg/recvmmsg),
-// ordering, sender endpoints, send slots and the stats counters.
+// ordering, sender endpoints, send slots, UDP GSO runs and the kernel
+// refusing GSO, and the stats counters.
 #include "sfu/udp_socket.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -20,8 +24,8 @@ using Bytes = std::vector<uint8_t>;
 
 constexpr auto kTimeout = std::chrono::seconds(5);
 
-std::unique_ptr<UdpSocket> BindLoopback() {
-  auto s = UdpSocket::Bind("127.0.0.1", 0);
+std::unique_ptr<UdpSocket> BindLoopback(const UdpSocket::Options& options = {}) {
+  auto s = UdpSocket::Bind("127.0.0.1", 0, options);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? std::move(s).value() : nullptr;
 }
@@ -193,6 +197,322 @@ TEST(UdpSocket, EmptyDatagramIsReceivedAsZeroBytes) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_TRUE(got[0].data.empty());
   EXPECT_EQ(got[0].from, Loopback(a->port()));
+}
+
+// ---- UDP GSO ----
+
+// Whether this kernel takes a UDP_SEGMENT message on loopback, probed with
+// plain sockets (independent of UdpSocket). Linux >= 4.18 does.
+bool KernelHasUdpGso() {
+  const int rx = ::socket(AF_INET, SOCK_DGRAM, 0);
+  const int tx = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  bool ok = rx >= 0 && tx >= 0 &&
+            ::bind(rx, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&  // NOLINT
+            ::getsockname(rx, reinterpret_cast<sockaddr*>(&addr), &len) == 0;     // NOLINT
+  if (ok) {
+    std::array<uint8_t, 200> payload{};
+    iovec iov{payload.data(), payload.size()};
+    alignas(cmsghdr) std::array<uint8_t, CMSG_SPACE(sizeof(uint16_t))> control{};
+    msghdr msg{};
+    msg.msg_name = &addr;
+    msg.msg_namelen = sizeof(addr);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    const uint16_t gso_size = 100;
+    std::memcpy(CMSG_DATA(c), &gso_size, sizeof(gso_size));
+    ok = ::sendmsg(tx, &msg, 0) == static_cast<ssize_t>(payload.size());
+  }
+  if (rx >= 0) ::close(rx);
+  if (tx >= 0) ::close(tx);
+  return ok;
+}
+
+#define REQUIRE_KERNEL_GSO()                                              \
+  do {                                                                    \
+    if (!KernelHasUdpGso()) GTEST_SKIP() << "kernel refuses UDP_SEGMENT"; \
+  } while (0)
+
+// A datagram of `size` bytes naming its destination and its sequence number
+// to that destination, then a pattern derived from both.
+Bytes Tagged(size_t dest, size_t seq, size_t size) {
+  Bytes d(size);
+  d[0] = static_cast<uint8_t>(dest);
+  d[1] = static_cast<uint8_t>(seq >> 8);
+  d[2] = static_cast<uint8_t>(seq);
+  for (size_t j = 3; j < size; ++j) d[j] = static_cast<uint8_t>(dest * 7 + seq * 13 + j);
+  return d;
+}
+
+// Receives `expected.size()` datagrams on `rx` and checks that they are
+// exactly `expected`, in order.
+void ExpectReceived(UdpSocket& rx, const std::vector<Bytes>& expected, const char* what) {
+  const std::vector<Received> got = ReceiveAtLeast(rx, expected.size());
+  ASSERT_EQ(got.size(), expected.size()) << what;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(got[i].data.size(), expected[i].size()) << what << ": datagram " << i;
+    EXPECT_TRUE(got[i].data == expected[i]) << what << ": datagram " << i;
+  }
+}
+
+// Four destinations, ten datagrams each, queued round-robin as a fan-out
+// loop does (1200 bytes; each destination's last one is shorter): with GSO
+// every destination gets one 10-segment message, all in one sendmmsg.
+void RunInterleavedFanOut(bool gso) {
+  constexpr size_t kDests = 4;
+  constexpr size_t kPerDest = 10;
+  std::unique_ptr<UdpSocket> tx = BindLoopback({.gso = gso, .send_queue = 64});
+  ASSERT_TRUE(tx);
+  EXPECT_EQ(tx->gso_enabled(), gso);
+  std::vector<std::unique_ptr<UdpSocket>> rx;
+  std::vector<std::vector<Bytes>> expected(kDests);
+  for (size_t d = 0; d < kDests; ++d) {
+    rx.push_back(BindLoopback());
+    ASSERT_TRUE(rx.back());
+  }
+  for (size_t seq = 0; seq < kPerDest; ++seq) {
+    for (size_t d = 0; d < kDests; ++d) {
+      const Bytes datagram = Tagged(d, seq, seq + 1 < kPerDest ? 1200 : 1000 - d * 100);
+      expected[d].push_back(datagram);
+      tx->Send(datagram, Loopback(rx[d]->port()));
+    }
+  }
+  EXPECT_EQ(tx->stats().send_syscalls, 0u);  // 40 < 64: still queued
+  tx->Flush();
+  EXPECT_EQ(tx->stats().send_syscalls, 1u);
+  EXPECT_EQ(tx->stats().sent, kDests * kPerDest);
+  EXPECT_EQ(tx->stats().send_dropped, 0u);
+  EXPECT_EQ(tx->stats().gso_fallbacks, 0u);
+  if (gso) {
+    EXPECT_EQ(tx->gso_segments(), kDests * kPerDest);
+    EXPECT_EQ(tx->stats().gso_messages, kDests);
+  } else {
+    EXPECT_EQ(tx->gso_segments(), 0u);
+    EXPECT_EQ(tx->stats().gso_messages, 0u);
+  }
+  for (size_t d = 0; d < kDests; ++d) {
+    ExpectReceived(*rx[d], expected[d], gso ? "gso on" : "gso off");
+    EXPECT_EQ(rx[d]->stats().received, kPerDest);
+  }
+}
+
+TEST(UdpSocketGso, InterleavedDestinationsArriveIntactInOrderWithGso) {
+  REQUIRE_KERNEL_GSO();
+  RunInterleavedFanOut(/*gso=*/true);
+}
+
+TEST(UdpSocketGso, InterleavedDestinationsArriveIntactInOrderWithoutGso) {
+  RunInterleavedFanOut(/*gso=*/false);
+}
+
+// Queues datagrams of `sizes` to one destination, flushes, and checks that
+// they all arrive in order; returns the sender for its counters.
+std::unique_ptr<UdpSocket> SendSizesToOne(const std::vector<size_t>& sizes,
+                                          const UdpSocket::Options& options = {.send_queue = 256}) {
+  std::unique_ptr<UdpSocket> tx = BindLoopback(options);
+  std::unique_ptr<UdpSocket> rx = BindLoopback();
+  EXPECT_TRUE(tx && rx);
+  if (!tx || !rx) return nullptr;
+  std::vector<Bytes> expected;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    expected.push_back(Tagged(0, i, sizes[i]));
+    tx->Send(expected.back(), Loopback(rx->port()));
+  }
+  tx->Flush();
+  EXPECT_EQ(tx->stats().sent, sizes.size());
+  EXPECT_EQ(tx->stats().send_dropped, 0u);
+  ExpectReceived(*rx, expected, "one destination");
+  return tx;
+}
+
+TEST(UdpSocketGso, ShorterLastSegmentJoinsTheRunLargerOneStartsANewMessage) {
+  REQUIRE_KERNEL_GSO();
+  // Equal sizes then a shorter last one: one message of four segments.
+  std::unique_ptr<UdpSocket> a = SendSizesToOne({1200, 1200, 1200, 700});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->stats().gso_messages, 1u);
+  EXPECT_EQ(a->gso_segments(), 4u);
+  EXPECT_EQ(a->stats().send_syscalls, 1u);
+
+  // A larger datagram cannot be a GSO segment after a smaller gso_size.
+  std::unique_ptr<UdpSocket> b = SendSizesToOne({1200, 1300});
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->stats().gso_messages, 0u);
+  EXPECT_EQ(b->gso_segments(), 0u);
+
+  // Nothing may follow a shorter segment: [1200 700] then a lone 1200.
+  std::unique_ptr<UdpSocket> c = SendSizesToOne({1200, 700, 1200});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->stats().gso_messages, 1u);
+  EXPECT_EQ(c->gso_segments(), 2u);
+
+  // Two datagrams of the largest slot size coalesce too.
+  std::unique_ptr<UdpSocket> d = SendSizesToOne({kDatagramBufferSize, kDatagramBufferSize});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->gso_segments(), 2u);
+}
+
+TEST(UdpSocketGso, MixedSizesAreCoalescedOnlyWhereTheKernelRuleAllows) {
+  REQUIRE_KERNEL_GSO();
+  // [300] [900 900 900 400] [1000 1000 200] [200] [250] [260] [270]: the
+  // ascending tail leaves one by one.
+  std::unique_ptr<UdpSocket> a =
+      SendSizesToOne({300, 900, 900, 900, 400, 1000, 1000, 200, 200, 250, 260, 270});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->stats().gso_messages, 2u);
+  EXPECT_EQ(a->gso_segments(), 7u);
+  EXPECT_EQ(a->stats().send_syscalls, 1u);
+
+  // The pre-existing varied-size pattern (20 + 13 i mod 1000) is mostly
+  // ascending: only the pairs at each wrap (e.g. 1008 then 21) coalesce.
+  std::vector<size_t> sizes;
+  size_t pairs = 0;
+  for (size_t i = 0; i < 200; ++i) {
+    sizes.push_back(Datagram(i).size());
+    if (i > 0 && sizes[i] < sizes[i - 1]) ++pairs;
+  }
+  ASSERT_GT(pairs, 0u);
+  std::unique_ptr<UdpSocket> b = SendSizesToOne(sizes);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->stats().gso_messages, pairs);
+  EXPECT_EQ(b->gso_segments(), 2 * pairs);
+}
+
+TEST(UdpSocketGso, RunsAreSplitAtSixtyFourSegmentsAndAtTheByteLimit) {
+  REQUIRE_KERNEL_GSO();
+  // 150 datagrams of 200 bytes: 64 + 64 + 22.
+  std::unique_ptr<UdpSocket> a = SendSizesToOne(std::vector<size_t>(150, 200));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->stats().gso_messages, 3u);
+  EXPECT_EQ(a->gso_segments(), 150u);
+  EXPECT_EQ(a->stats().send_syscalls, 1u);
+
+  // 60 datagrams of 1200 bytes: 54 (64,800 bytes) + 6, under kMaxGsoBytes.
+  std::unique_ptr<UdpSocket> b = SendSizesToOne(std::vector<size_t>(60, 1200));
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->stats().gso_messages, 2u);
+  EXPECT_EQ(b->gso_segments(), 60u);
+
+  // 65 equal datagrams: 64 + a lone one, which is not a GSO message.
+  std::unique_ptr<UdpSocket> c = SendSizesToOne(std::vector<size_t>(65, 100));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->stats().gso_messages, 1u);
+  EXPECT_EQ(c->gso_segments(), 64u);
+}
+
+TEST(UdpSocketGso, GsoOffSendsEveryDatagramAsItsOwnMessage) {
+  std::unique_ptr<UdpSocket> a =
+      SendSizesToOne(std::vector<size_t>(40, 1200), {.gso = false, .send_queue = 64});
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->gso_enabled());
+  EXPECT_EQ(a->gso_segments(), 0u);
+  EXPECT_EQ(a->stats().gso_messages, 0u);
+  EXPECT_EQ(a->stats().send_syscalls, 1u);
+}
+
+TEST(UdpSocketGso, FullQueueSendsItselfAtItsConfiguredDepth) {
+  std::unique_ptr<UdpSocket> a = BindLoopback({.send_queue = 8});
+  std::unique_ptr<UdpSocket> huge = BindLoopback({.send_queue = 100000});
+  std::unique_ptr<UdpSocket> b = BindLoopback();
+  ASSERT_TRUE(a && huge && b);
+  EXPECT_EQ(a->send_queue_capacity(), 8u);
+  EXPECT_EQ(huge->send_queue_capacity(), 1024u);
+  for (size_t i = 0; i < 20; ++i) a->Send(Tagged(0, i, 100), Loopback(b->port()));
+  EXPECT_EQ(a->stats().sent, 16u);
+  a->Flush();
+  EXPECT_EQ(a->stats().sent, 20u);
+  std::vector<Bytes> expected;
+  for (size_t i = 0; i < 20; ++i) expected.push_back(Tagged(0, i, 100));
+  ExpectReceived(*b, expected, "queue of 8");
+}
+
+// SO_NO_CHECK (no UDP checksum) makes the kernel refuse every GSO message
+// with EINVAL while plain datagrams still go: a real refusal on loopback.
+void SetNoChecksum(int fd, bool on) {
+  const int v = on ? 1 : 0;
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &v, sizeof(v)), 0) << std::strerror(errno);
+}
+
+TEST(UdpSocketGso, RefusedOnTheFirstTryTurnsGsoOffForGoodAndLosesNothing) {
+  REQUIRE_KERNEL_GSO();
+  constexpr size_t kDests = 3;
+  std::unique_ptr<UdpSocket> tx = BindLoopback({.send_queue = 64});
+  ASSERT_TRUE(tx);
+  SetNoChecksum(tx->fd(), true);
+  std::vector<std::unique_ptr<UdpSocket>> rx;
+  std::vector<std::vector<Bytes>> expected(kDests);
+  for (size_t d = 0; d < kDests; ++d) {
+    rx.push_back(BindLoopback());
+    ASSERT_TRUE(rx.back());
+  }
+  auto queue_round = [&](size_t first_seq) {
+    for (size_t seq = first_seq; seq < first_seq + 5; ++seq) {
+      for (size_t d = 0; d < kDests; ++d) {
+        expected[d].push_back(Tagged(d, seq, 1100));
+        tx->Send(expected[d].back(), Loopback(rx[d]->port()));
+      }
+    }
+  };
+  queue_round(0);
+  tx->Flush();
+  EXPECT_FALSE(tx->gso_enabled());
+  // Every destination's message was built for GSO and refused, then resent.
+  EXPECT_EQ(tx->stats().gso_fallbacks, kDests);
+  EXPECT_EQ(tx->gso_segments(), 0u);
+  EXPECT_EQ(tx->stats().sent, 15u);
+  EXPECT_EQ(tx->stats().send_dropped, 0u);
+
+  // From now on no GSO is tried: one sendmmsg, no refusal.
+  const uint64_t syscalls = tx->stats().send_syscalls;
+  queue_round(5);
+  tx->Flush();
+  EXPECT_EQ(tx->stats().send_syscalls, syscalls + 1);
+  EXPECT_EQ(tx->stats().gso_fallbacks, kDests);
+  EXPECT_EQ(tx->stats().sent, 30u);
+  EXPECT_EQ(tx->gso_segments(), 0u);
+  for (size_t d = 0; d < kDests; ++d) ExpectReceived(*rx[d], expected[d], "after refusal");
+}
+
+TEST(UdpSocketGso, RefusalAfterGsoWorkedResendsThatMessageButKeepsGso) {
+  REQUIRE_KERNEL_GSO();
+  std::unique_ptr<UdpSocket> tx = BindLoopback({.send_queue = 64});
+  std::unique_ptr<UdpSocket> rx = BindLoopback();
+  ASSERT_TRUE(tx && rx);
+  std::vector<Bytes> expected;
+  auto queue_run = [&](size_t first_seq) {
+    for (size_t seq = first_seq; seq < first_seq + 4; ++seq) {
+      expected.push_back(Tagged(0, seq, 800));
+      tx->Send(expected.back(), Loopback(rx->port()));
+    }
+  };
+  queue_run(0);
+  tx->Flush();
+  EXPECT_EQ(tx->gso_segments(), 4u);
+
+  SetNoChecksum(tx->fd(), true);
+  queue_run(4);
+  tx->Flush();
+  EXPECT_TRUE(tx->gso_enabled());
+  EXPECT_EQ(tx->stats().gso_fallbacks, 1u);
+  EXPECT_EQ(tx->gso_segments(), 4u);
+  EXPECT_EQ(tx->stats().sent, 8u);
+
+  SetNoChecksum(tx->fd(), false);
+  queue_run(8);
+  tx->Flush();
+  EXPECT_EQ(tx->gso_segments(), 8u);
+  EXPECT_EQ(tx->stats().sent, 12u);
+  EXPECT_EQ(tx->stats().send_dropped, 0u);
+  ExpectReceived(*rx, expected, "refusal after success");
 }
 
 }  // namespace
