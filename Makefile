@@ -15,7 +15,7 @@ BUILD_PKGS := g++ cmake ninja-build pkg-config ccache make git openssl curl sqli
   libusrsctp-dev libbenchmark-dev
 # Extra packages the test suites need (fuzzing with clang/libFuzzer, node for interop tests,
 # chromium for the browser end-to-end test).
-TEST_PKGS := clang libclang-rt-14-dev libfuzzer-14-dev iproute2 procps chromium janus
+TEST_PKGS := clang libclang-rt-14-dev libfuzzer-14-dev iproute2 procps chromium janus nftables
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -y -qq -o=Dpkg::Use-Pty=0

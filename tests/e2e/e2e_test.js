@@ -59,6 +59,8 @@ const { chromium } = require('playwright-core');
 const TLSSigAPIv2 = require('tls-sig-api-v2');
 const tencentcloud = require('tencentcloud-sdk-nodejs');
 
+const { CHROMIUM_ARGS, withTimeout, waitFor, holdFor } = require('./lib.js');
+
 const TrtcClient = tencentcloud.trtc.v20190722.Client;
 
 function env(name) {
@@ -78,28 +80,11 @@ const CHROMIUM = process.env.AEGIS_CHROMIUM || '/usr/bin/chromium';
 const SIG_FILE = process.env.AEGIS_E2E_USERSIG_FILE || '';
 const ONLY = (process.env.AEGIS_E2E_ONLY || '').split(',').map((s) => s.trim()).filter(Boolean);
 
-// Tested with Debian Chromium 156 (PERFORMANCE-NOTES §4): fake devices and
-// permission prompt, 127.0.0.1 host candidates in a loopback-only netns, raw
-// IPs instead of mDNS names in the host namespace.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
 // Deadlines (ms).
 const JOIN_MS = 15000;
 const MEDIA_MS = 30000;
 const KICK_MS = 2000; // kick / dismissal after the API reply
 const ISOLATION_WATCH_MS = 5000;
-const POLL_MS = 100;
 const SCENARIO_MS = 90000;
 
 // Rooms of this run (fresh data dir; random anyway so that two runs against
@@ -154,18 +139,6 @@ function mintUserSig(app, userId, { expire = 3600, issuedAtMs, key = app.key } =
 // ---------------------------------------------------------------------------
 // Small helpers.
 
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 const nowS = () => Math.floor(Date.now() / 1000);
 
 function brief(st) {
@@ -181,32 +154,6 @@ function brief(st) {
 
 function remote(st, userId) {
   return ((st && st.remoteUsers) || []).find((u) => u.userId === userId);
-}
-
-// Polls `check` until it returns true; any other return value is a short
-// description of what is still missing. An exception from `check` (a hard
-// invariant broken) ends the wait at once.
-async function waitFor(desc, timeoutMs, check) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await check();
-    if (r === true) {
-      return;
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting until ${desc}; last: ${r}`);
-    }
-    await sleep(POLL_MS);
-  }
-}
-
-// Runs `check` (which asserts) repeatedly for `durationMs`.
-async function holdFor(durationMs, check) {
-  const end = Date.now() + durationMs;
-  do {
-    await check();
-    await sleep(250);
-  } while (Date.now() < end);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 // Simulcast publishing and the subscriber's remote video controls.
 //
-// Publishing: camera video goes out as two rid-based encodings, low first —
-// the server treats the a=simulcast order as layer order (0 = lowest).
+// Publishing: camera video goes out as two (or, with `layers: 3`, three)
+// rid-based encodings, low first — the server treats the a=simulcast order as
+// layer order (0 = lowest).
 // Subscribing: `set-video-quality` / `pause-video` requests; the wanted state
 // is kept per remote user and re-sent after a re-join (a new server session
 // starts without it; a resumed one still has it).
@@ -10,14 +11,33 @@ import { AegisError } from './types.js';
 import type { RemoteVideoQuality, SimulcastOptions } from './types.js';
 
 /** The default layers: quarter-area low layer (150 kbit/s) and full high layer. */
-export const DEFAULT_SIMULCAST: Required<SimulcastOptions> = {
+export const DEFAULT_SIMULCAST: Required<Omit<SimulcastOptions, 'layers' | 'midMaxBitrate'>> = {
   lowScaleDownBy: 2,
   lowMaxBitrate: 150_000,
   highMaxBitrate: 1_200_000,
 };
 
-/** `sendEncodings` for a camera transceiver: rid `l` then rid `h`. */
+/** The defaults with `layers: 3`: 1/4, 1/2 and full resolution (e.g. 320x180, 640x360, 1280x720). */
+export const DEFAULT_SIMULCAST_3: Required<Omit<SimulcastOptions, 'layers'>> = {
+  lowScaleDownBy: 4,
+  lowMaxBitrate: 150_000,
+  midMaxBitrate: 500_000,
+  highMaxBitrate: 1_500_000,
+};
+
+/**
+ * `sendEncodings` for a camera transceiver: rid `l` then rid `h`, or with
+ * `layers: 3` rid `l`, `m` (half the resolution), `h`.
+ */
 export function simulcastEncodings(options: SimulcastOptions = {}): RTCRtpEncodingParameters[] {
+  if (options.layers === 3) {
+    const o = { ...DEFAULT_SIMULCAST_3, ...options };
+    return [
+      { rid: 'l', active: true, scaleResolutionDownBy: o.lowScaleDownBy, maxBitrate: o.lowMaxBitrate },
+      { rid: 'm', active: true, scaleResolutionDownBy: 2, maxBitrate: o.midMaxBitrate },
+      { rid: 'h', active: true, scaleResolutionDownBy: 1, maxBitrate: o.highMaxBitrate },
+    ];
+  }
   const o = { ...DEFAULT_SIMULCAST, ...options };
   return [
     { rid: 'l', active: true, scaleResolutionDownBy: o.lowScaleDownBy, maxBitrate: o.lowMaxBitrate },
@@ -32,7 +52,11 @@ export function resolveSimulcast(
 ): SimulcastOptions | null {
   const pick = publishOption ?? clientOption ?? true;
   if (pick === false) return null;
-  return pick === true ? {} : pick;
+  if (pick === true) return {};
+  if (pick.layers !== undefined && pick.layers !== 2 && pick.layers !== 3) {
+    throw new AegisError('invalid_argument', 'simulcast.layers must be 2 or 3.');
+  }
+  return pick;
 }
 
 const QUALITIES: readonly RemoteVideoQuality[] = ['high', 'low', 'auto'];

@@ -65,11 +65,21 @@ export interface ClientOptions {
 
 /** Simulcast layers of camera video ({@link ClientOptions.simulcast}). */
 export interface SimulcastOptions {
-  /** Downscale factor of the low layer. Default 2 (e.g. 320x240 of 640x480). */
+  /**
+   * Number of layers: 2 (default; rids `l`, `h`) or 3 (rids `l`, `m`, `h` at
+   * 1/4, 1/2 and full resolution, e.g. 320x180, 640x360, 1280x720). Three
+   * layers need a camera of about 960x540 or more: the browser drops the
+   * layers a small picture cannot carry. Anything else makes `publish` reject
+   * with `invalid_argument`.
+   */
+  layers?: 2 | 3;
+  /** Downscale factor of the low layer. Default 2 (e.g. 320x240 of 640x480); 4 with 3 layers. */
   lowScaleDownBy?: number;
   /** Bitrate cap of the low layer, bit/s. Default 150000. */
   lowMaxBitrate?: number;
-  /** Bitrate cap of the high layer, bit/s. Default 1200000. */
+  /** Bitrate cap of the middle layer (3 layers only), bit/s. Default 500000. */
+  midMaxBitrate?: number;
+  /** Bitrate cap of the high layer, bit/s. Default 1200000; 1500000 with 3 layers. */
   highMaxBitrate?: number;
 }
 
