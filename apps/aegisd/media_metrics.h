@@ -18,7 +18,7 @@ struct MediaMetric {
   std::atomic<uint64_t> sfu::WorkerCounters::*counter;
 };
 
-inline constexpr std::array<MediaMetric, 10> kMediaMetrics = {{
+inline constexpr std::array<MediaMetric, 13> kMediaMetrics = {{
     {"aegis_media_rtp_received_total", "counter",
      "RTP datagrams received by each media worker (before SRTP checks).",
      &sfu::WorkerCounters::rtp_in},
@@ -42,6 +42,14 @@ inline constexpr std::array<MediaMetric, 10> kMediaMetrics = {{
      &sfu::WorkerCounters::rtx_in},
     {"aegis_media_duplicates_total", "counter", "Packets received twice and forwarded once.",
      &sfu::WorkerCounters::duplicates},
+    {"aegis_media_bwe_probes_ok_total", "counter",
+     "Downlink probe clusters that proved a higher rate (docs/MEDIA.md).",
+     &sfu::WorkerCounters::probes_ok},
+    {"aegis_media_bwe_probes_failed_total", "counter",
+     "Downlink probe clusters that did not arrive at the rate they were sent.",
+     &sfu::WorkerCounters::probes_failed},
+    {"aegis_media_layer_switches_total", "counter", "Simulcast layer changes towards subscribers.",
+     &sfu::WorkerCounters::layer_switches},
 }};
 
 }  // namespace aegis::aegisd

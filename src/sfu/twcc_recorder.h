@@ -51,17 +51,24 @@ void TwccRecorder::Flush(uint32_t sender_ssrc, uint32_t media_ssrc, Emit&& emit)
     const Slot& slot = slots_[static_cast<size_t>(ext) % kWindow];
     std::optional<int64_t> arrival;
     if (slot.ext_seq == ext) arrival = slot.arrival_us;
+    // Losses right after the previous feedback are reported too (the
+    // sender's loss figure depends on them).
     if (!builder) {
-      if (!arrival) continue;  // a feedback packet starts at a received one
-      builder.emplace(sender_ssrc, media_ssrc, feedback_count_++, static_cast<uint16_t>(ext));
+      builder.emplace(sender_ssrc, media_ssrc, feedback_count_, static_cast<uint16_t>(ext));
     }
     if (!builder->Add(arrival)) {
-      emit(*builder);
+      if (builder->has_received()) {
+        emit(*builder);
+        ++feedback_count_;
+      }
       builder.reset();
       --ext;  // start the next packet at this one
     }
   }
-  if (builder && builder->has_received()) emit(*builder);
+  if (builder && builder->has_received()) {
+    emit(*builder);
+    ++feedback_count_;
+  }
   next_ = highest_ + 1;
 }
 

@@ -21,7 +21,10 @@
 #include "rtc/rtp/rtcp_packet.h"
 #include "rtc/rtp/rtcp_remb.h"
 #include "rtc/rtp/rtcp_report.h"
+#include "rtc/rtp/rtcp_transport_cc.h"
 #include "rtc/stun/stun_message.h"
+#include "sfu/downlink_estimator.h"
+#include "sfu/layer_allocator.h"
 #include "sfu/nack_generator.h"
 #include "sfu/packet_history.h"
 #include "sfu/simulcast_rewriter.h"
@@ -57,6 +60,20 @@ constexpr int64_t kRembValidMs = 5000;
 // caused is held this long before the higher layer is tried again.
 constexpr int64_t kRembGraceMs = 10'000;
 constexpr int64_t kAutoCapHoldMs = 10'000;
+// Bytes a packet takes on the wire beyond what the worker writes: SRTP tag
+// (AES-GCM, the larger) and UDP/IPv4 headers; counted by the estimator.
+constexpr size_t kWireOverhead = 16 + 28;
+// Probe padding: RTP padding-only packets on a video consumer's RTX SSRC,
+// each kPaddingBytes of padding (RFC 3550 §5.1: the last byte is the count),
+// at most kMaxPaddingPerTick per transport per tick.
+constexpr size_t kPaddingBytes = 255;
+constexpr size_t kMaxPaddingPerTick = 48;
+// Video consumers of one subscriber the allocator ranks (more keep their
+// lowest layer).
+constexpr size_t kMaxAllocated = 32;
+// A subscriber's estimate and allocation are logged (debug) this often.
+constexpr int64_t kDownlinkLogIntervalMs = 5000;
+static_assert(kAllocatorMaxLayers == Worker::kMaxLayers);
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -71,6 +88,7 @@ std::string_view LocalUfragOf(std::string_view username) {
 }
 
 struct Consumer;
+struct TransportEntry;
 
 struct Producer {
   ProducerParams params;
@@ -111,6 +129,7 @@ struct Consumer {
   ConsumerParams params;
   Producer* producer = nullptr;
   WebRtcTransport* transport = nullptr;
+  TransportEntry* entry = nullptr;   // the subscriber's transport (stable: map node)
   SimulcastRewriter rewriter{0, 0};  // random start values set by AddConsumer
   uint16_t rtx_next_seq = 0;
   uint32_t packets = 0;
@@ -126,6 +145,10 @@ struct Consumer {
   int auto_cap = 0;
   int64_t auto_cap_until_ms = 0;
   int64_t remb_grace_until_ms = 0;
+  // `auto` under the downlink estimator: the allocator's layer (-1: none).
+  int alloc_layer = -1;
+  // RTX payload type for probe padding (kNoPayloadType: none).
+  uint8_t padding_pt = ConsumerParams::kNoPayloadType;
 };
 
 struct TransportEntry {
@@ -140,6 +163,14 @@ struct TransportEntry {
   // The subscriber's latest REMB (its downlink estimate), 0: none.
   uint64_t remb_bps = 0;
   int64_t remb_ms = 0;
+  // Subscribe side: consumers sent on this transport, and the downlink
+  // estimator when the subscriber negotiated transport-cc (its extension id
+  // and our next transport-wide sequence number).
+  std::vector<Consumer*> consumers;
+  uint8_t send_twcc_id = 0;
+  uint16_t send_tseq = 0;
+  std::unique_ptr<DownlinkEstimator> bwe;
+  int64_t bwe_logged_ms = 0;
 };
 
 int64_t NowUs() {
@@ -288,6 +319,24 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     }
   }
 
+  void SetProducerPriority(uint64_t id, uint8_t priority) {
+    auto it = producers_.find(id);
+    if (it != producers_.end()) it->second->params.priority = priority;
+  }
+
+  void SetTransportFeedback(uint64_t id, uint8_t extension_id) {
+    TransportEntry* e = Find(id);
+    if (e == nullptr || e->send_twcc_id == extension_id) return;
+    if (extension_id == 0 || extension_id > 14) {  // one-byte header ids only
+      e->send_twcc_id = 0;
+      e->bwe.reset();
+      for (Consumer* c : e->consumers) c->alloc_layer = -1;
+      return;
+    }
+    e->send_twcc_id = extension_id;
+    if (!e->bwe) e->bwe = std::make_unique<DownlinkEstimator>();
+  }
+
   void RemoveProducer(uint64_t id) {
     auto it = producers_.find(id);
     if (it == producers_.end()) return;
@@ -314,7 +363,17 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     c->rewriter = SimulcastRewriter(static_cast<uint16_t>(crypto::RandomNonZeroU32()),
                                     crypto::RandomNonZeroU32());
     c->rtx_next_seq = static_cast<uint16_t>(crypto::RandomNonZeroU32());
+    c->entry = e;
+    if (c->params.rtx_ssrc != 0) {
+      for (uint8_t pt : c->params.rtx_payload_map) {
+        if (pt != ConsumerParams::kNoPayloadType) {
+          c->padding_pt = pt;
+          break;
+        }
+      }
+    }
     e->consumers_by_ssrc[params.ssrc] = c.get();
+    e->consumers.push_back(c.get());
     pit->second->consumers.push_back(c.get());
     if (pit->second->params.kind == MediaKind::kVideo) {
       const int64_t now = NowMs();
@@ -348,8 +407,10 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     if (it == consumers_.end()) return;
     Consumer* c = it->second.get();
     std::erase(c->producer->consumers, c);
-    if (TransportEntry* e = Find(c->params.transport_id))
+    if (TransportEntry* e = Find(c->params.transport_id)) {
       e->consumers_by_ssrc.erase(c->params.ssrc);
+      std::erase(e->consumers, c);
+    }
     consumers_.erase(it);
   }
 
@@ -504,8 +565,13 @@ class Worker::Impl final : public WebRtcTransport::Listener,
           e->remb_bps = remb->bitrate_bps();
           e->remb_ms = now_ms;
         }
+      } else if (e->bwe && v.Is(rtc::RtcpType::kRtpfb) &&
+                 v.count == static_cast<uint8_t>(rtc::RtpfbFormat::kTransportCc)) {
+        // The subscriber's report on what we sent it: its downlink estimate.
+        auto fb = rtc::TransportCcFeedback::Parse(v);
+        if (fb.ok()) OnDownlinkFeedback(*e, *fb);
       }
-      // Receiver reports and transport-cc end here.
+      // Receiver reports end here.
     }
   }
 
@@ -577,6 +643,8 @@ class Worker::Impl final : public WebRtcTransport::Listener,
       if (stream.layer != c.target_layer) return;
       if (codec != rtc::VideoCodec::kUnknown && !rtc::IsKeyFrame(codec, packet.payload())) return;
       if (stream.layer > c.current_layer) c.remb_grace_until_ms = now_ms + kRembGraceMs;
+      if (c.current_layer >= 0)
+        owner_.counters_.layer_switches.fetch_add(1, std::memory_order_relaxed);
       c.current_layer = stream.layer;
       c.rewriter.Resync();
     }
@@ -596,19 +664,68 @@ class Worker::Impl final : public WebRtcTransport::Listener,
   // RTX original sequence number first when `osn` is set (RFC 4588 §4).
   // `vp8`: the payload copy in the send slot gets the consumer's continuous
   // PictureID / TL0PICIDX (SimulcastRewriter::RewriteVp8).
+  // When the subscriber negotiated transport-cc the header carries the
+  // transport-wide sequence number (RFC 8285 one-byte extension) and the
+  // packet is recorded for the downlink estimator.
   static void SendRtpTo(Consumer& c, bool marker, uint8_t pt, uint16_t seq, uint32_t ts,
                         uint32_t ssrc, std::optional<uint16_t> osn,
                         std::span<const uint8_t> payload, bool vp8 = false) {
+    TransportEntry& e = *c.entry;
     c.transport->SendRtp([&](std::span<uint8_t> out) -> size_t {
       rtc::ByteWriter w(out);
-      bool ok = w.WriteU8(0x80) && w.WriteU8(static_cast<uint8_t>((marker ? 0x80 : 0) | pt)) &&
-                w.WriteU16(seq) && w.WriteU32(ts) && w.WriteU32(ssrc);
+      const bool twcc = e.send_twcc_id != 0;
+      bool ok = WriteRtpHeader(w, twcc, /*padding=*/false, marker, pt, seq, ts, ssrc, e);
       if (ok && osn) ok = w.WriteU16(*osn);
       const size_t payload_offset = w.size();
       ok = ok && w.WriteBytes(payload);
       if (ok && vp8) c.rewriter.RewriteVp8(out.subspan(payload_offset, payload.size()));
-      return ok ? w.size() : 0;
+      if (!ok) return 0;
+      if (twcc) e.bwe->OnPacketSent(e.send_tseq++, w.size() + kWireOverhead, NowUs());
+      return w.size();
     });
+  }
+
+  // RFC 3550 §5.1 fixed header, plus the transport-wide sequence number
+  // (one-byte header extension, RFC 8285 §4.2: 0xBEDE, one word) when `twcc`.
+  static bool WriteRtpHeader(rtc::ByteWriter& w, bool twcc, bool padding, bool marker, uint8_t pt,
+                             uint16_t seq, uint32_t ts, uint32_t ssrc, const TransportEntry& e) {
+    const auto first = static_cast<uint8_t>(0x80 | (padding ? 0x20 : 0) | (twcc ? 0x10 : 0));
+    bool ok = w.WriteU8(first) && w.WriteU8(static_cast<uint8_t>((marker ? 0x80 : 0) | pt)) &&
+              w.WriteU16(seq) && w.WriteU32(ts) && w.WriteU32(ssrc);
+    if (ok && twcc) {
+      ok = w.WriteU16(0xBEDE) && w.WriteU16(1) &&
+           w.WriteU8(static_cast<uint8_t>((e.send_twcc_id << 4) | 1)) && w.WriteU16(e.send_tseq) &&
+           w.WriteU8(0);
+    }
+    return ok;
+  }
+
+  // Probe padding (docs/MEDIA.md): `bytes` worth of padding-only packets on
+  // the RTX SSRC of one of the transport's connected video consumers.
+  void SendProbePadding(TransportEntry& e, size_t bytes) {
+    Consumer* carrier = nullptr;
+    for (Consumer* c : e.consumers) {
+      if (c->padding_pt != ConsumerParams::kNoPayloadType && c->rewriter.started()) {
+        carrier = c;
+        break;
+      }
+    }
+    if (carrier == nullptr || e.transport->state() != TransportState::kConnected) return;
+    Consumer& c = *carrier;
+    for (size_t n = 0; bytes > 0 && n < kMaxPaddingPerTick; ++n) {
+      const uint16_t seq = c.rtx_next_seq++;
+      c.transport->SendRtp([&](std::span<uint8_t> out) -> size_t {
+        rtc::ByteWriter w(out);
+        bool ok = WriteRtpHeader(w, /*twcc=*/true, /*padding=*/true, false, c.padding_pt, seq,
+                                 c.rewriter.last_ts(), c.params.rtx_ssrc, e);
+        for (size_t i = 1; ok && i < kPaddingBytes; ++i) ok = w.WriteU8(0);
+        ok = ok && w.WriteU8(static_cast<uint8_t>(kPaddingBytes));
+        if (!ok) return 0;
+        e.bwe->OnPacketSent(e.send_tseq++, w.size() + kWireOverhead, NowUs());
+        return w.size();
+      });
+      bytes -= std::min(bytes, kPaddingBytes + 20 + kWireOverhead);
+    }
   }
 
   // ---- Simulcast ----
@@ -684,6 +801,8 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     int want = n - 1;
     if (c.preferred_layer != Worker::kLayerAuto) {
       want = std::min(c.preferred_layer, n - 1);
+    } else if (c.alloc_layer >= 0) {
+      return c.alloc_layer;  // the downlink estimator's share (AllocateDownlink)
     } else {
       const TransportEntry* e = Find(c.params.transport_id);
       const bool remb = e != nullptr && e->remb_bps > 0 && now_ms - e->remb_ms < kRembValidMs;
@@ -724,6 +843,104 @@ class Worker::Impl final : public WebRtcTransport::Listener,
 
   void UpdateConsumerLayers(int64_t now_ms) {
     for (auto& [id, c] : consumers_) UpdateConsumerLayer(*c, now_ms);
+  }
+
+  // ---- Downlink estimation and allocation (docs/MEDIA.md) ----
+
+  void OnDownlinkFeedback(TransportEntry& e, const rtc::TransportCcFeedback& fb) {
+    DownlinkEstimator& bwe = *e.bwe;
+    const uint32_t ok = bwe.probes_succeeded();
+    const uint32_t failed = bwe.probes_failed();
+    bwe.OnFeedback(fb, NowUs());
+    if (bwe.probes_succeeded() == ok && bwe.probes_failed() == failed) return;
+    owner_.counters_.probes_ok.fetch_add(bwe.probes_succeeded() - ok, std::memory_order_relaxed);
+    owner_.counters_.probes_failed.fetch_add(bwe.probes_failed() - failed,
+                                             std::memory_order_relaxed);
+    const DownlinkEstimator::ProbeResult& r = bwe.last_probe();
+    LogDebug(kTag, "downlink probe",
+             {{"result", bwe.probes_succeeded() != ok ? "ok" : "failed"},
+              {"target_kbps", std::to_string(r.target_bps / 1000)},
+              {"sent_kbps", std::to_string(r.send_bps / 1000)},
+              {"received_kbps", std::to_string(r.recv_bps / 1000)},
+              {"loss_pct", std::to_string(static_cast<int>(r.loss * 100))},
+              {"max_queue_ms", std::to_string(r.max_queue_us / 1000)},
+              {"estimate_kbps", std::to_string(bwe.estimate_bps() / 1000)}});
+  }
+
+  // Every tick, for each subscriber with an estimate: what audio and fixed
+  // (explicitly chosen, or single-stream) video take comes first; the rest
+  // is shared between its `auto` simulcast consumers by priority. A probe
+  // starts when they would take more than the estimate.
+  void AllocateDownlink(TransportEntry& e, int64_t now_ms) {
+    DownlinkEstimator& bwe = *e.bwe;
+    const int64_t now_us = NowUs();
+    std::array<LayerDemand, kMaxAllocated> demands{};
+    std::array<Consumer*, kMaxAllocated> ranked{};
+    std::array<int, kMaxAllocated> layers{};
+    size_t n = 0;
+    uint64_t fixed_bps = 0;
+    for (Consumer* c : e.consumers) {
+      if (c->paused) continue;
+      Producer& top = *c->producer;
+      if (top.params.paused) continue;
+      const bool simulcast = !top.layers.empty();
+      if (!simulcast || c->preferred_layer != Worker::kLayerAuto || n == kMaxAllocated) {
+        const Producer* stream = StreamOf(top, simulcast ? std::max(c->current_layer, 0) : 0);
+        if (stream != nullptr) fixed_bps += stream->bitrate_bps;
+        c->alloc_layer = -1;
+        continue;
+      }
+      LayerDemand& d = demands[n];
+      d.priority = top.params.priority;
+      d.max_layer = static_cast<int>(top.layers.size()) - 1;
+      d.current_layer = c->current_layer;
+      d.layer_count = top.layers.size();
+      for (size_t i = 0; i < top.layers.size(); ++i) {
+        const Producer& layer = *top.layers[i];
+        // A layer sending but not yet measured counts as nearly free.
+        d.layer_bps[i] = now_ms - layer.last_packet_ms >= kLayerActiveMs ? 0
+                         : layer.bitrate_bps == 0                        ? 1
+                                                                         : layer.bitrate_bps;
+      }
+      ranked[n++] = c;
+    }
+    if (!bwe.has_feedback()) {
+      for (size_t i = 0; i < n; ++i) ranked[i]->alloc_layer = -1;  // too early: as before
+      return;
+    }
+    const uint64_t estimate = bwe.estimate_bps();
+    const uint64_t budget = estimate > fixed_bps ? estimate - fixed_bps : 0;
+    const AllocationResult r =
+        AllocateLayers(std::span(demands.data(), n), budget, std::span(layers.data(), n));
+    for (size_t i = 0; i < n; ++i) {
+      if (ranked[i]->alloc_layer != layers[i] && layers[i] >= 0) {
+        LogDebug(kTag, "downlink allocation",
+                 {{"consumer", std::to_string(ranked[i]->params.consumer_id)},
+                  {"layer", std::to_string(layers[i])},
+                  {"estimate_kbps", std::to_string(estimate / 1000)},
+                  {"queue_ms", std::to_string(bwe.queue_delay_us() / 1000)},
+                  {"loss_pct", std::to_string(static_cast<int>(bwe.loss() * 100))}});
+      }
+      ranked[i]->alloc_layer = layers[i];
+    }
+    if (now_ms - e.bwe_logged_ms >= kDownlinkLogIntervalMs) {
+      e.bwe_logged_ms = now_ms;
+      LogDebug(kTag, "downlink state",
+               {{"transport", std::to_string(e.transport->id())},
+                {"estimate_kbps", std::to_string(estimate / 1000)},
+                {"received_kbps", std::to_string(bwe.received_bps() / 1000)},
+                {"fixed_kbps", std::to_string(fixed_bps / 1000)},
+                {"desired_kbps", std::to_string(r.desired_bps / 1000)},
+                {"allocated_kbps", std::to_string(r.allocated_bps / 1000)},
+                {"queue_ms", std::to_string(bwe.queue_delay_us() / 1000)},
+                {"loss_pct", std::to_string(static_cast<int>(bwe.loss() * 100))},
+                {"probing", bwe.probing() ? "yes" : "no"}});
+    }
+    // Probe only when a consumer could get a better layer than it has.
+    if (r.desired_bps > r.allocated_bps) bwe.SetDesired(r.desired_bps + fixed_bps, now_us);
+    if (const size_t padding = bwe.ProbePaddingDue(now_us); padding > 0) {
+      SendProbePadding(e, padding);
+    }
   }
 
   // Keyframe of what the consumer needs: its target layer, or the producer.
@@ -1014,6 +1231,9 @@ class Worker::Impl final : public WebRtcTransport::Listener,
       SendReceiverReports(now);
     }
     SendPublisherNacks(now);
+    for (auto& [id, e] : transports_) {
+      if (e.bwe) AllocateDownlink(e, now);
+    }
     UpdateConsumerLayers(now);
     if (now - last_twcc_ms_ >= kTwccFeedbackIntervalMs) {
       last_twcc_ms_ = now;
@@ -1109,6 +1329,18 @@ void Worker::AddProducer(ProducerParams params) {
 void Worker::SetProducerPaused(uint64_t producer_id, bool paused) {
   impl_->Post(
       [impl = impl_.get(), producer_id, paused] { impl->SetProducerPaused(producer_id, paused); });
+}
+
+void Worker::SetProducerPriority(uint64_t producer_id, uint8_t priority) {
+  impl_->Post([impl = impl_.get(), producer_id, priority] {
+    impl->SetProducerPriority(producer_id, priority);
+  });
+}
+
+void Worker::SetTransportFeedback(uint64_t transport_id, uint8_t extension_id) {
+  impl_->Post([impl = impl_.get(), transport_id, extension_id] {
+    impl->SetTransportFeedback(transport_id, extension_id);
+  });
 }
 
 void Worker::RemoveProducer(uint64_t producer_id) {

@@ -83,6 +83,13 @@ struct ProducerParams {
   // for packets lost on the way in.
   bool nack = false;
   bool paused = false;
+  // Who gets the downlink first when a subscriber's estimate does not cover
+  // every video it receives (docs/MEDIA.md "Allocation"): kPriorityScreen,
+  // kPrioritySpeaker (set live with Worker::SetProducerPriority) or 0.
+  uint8_t priority = 0;
+  static constexpr uint8_t kPriorityNormal = 0;
+  static constexpr uint8_t kPrioritySpeaker = 1;
+  static constexpr uint8_t kPriorityScreen = 2;
 };
 
 // One subscriber's copy of a producer.
@@ -128,6 +135,10 @@ struct WorkerCounters {
   std::atomic<uint64_t> nack_out{0};       // sequence numbers NACKed to publishers
   std::atomic<uint64_t> rtx_in{0};         // repairs received from publishers
   std::atomic<uint64_t> duplicates{0};     // packets seen twice, forwarded once
+  // Downlink estimation (docs/MEDIA.md).
+  std::atomic<uint64_t> probes_ok{0};       // probe clusters that proved a higher rate
+  std::atomic<uint64_t> probes_failed{0};   // probe clusters that did not
+  std::atomic<uint64_t> layer_switches{0};  // simulcast layer changes towards subscribers
 };
 
 class Worker {
@@ -176,6 +187,13 @@ class Worker {
   void CloseTransport(uint64_t transport_id);  // and its producers/consumers
   void AddProducer(ProducerParams params);
   void SetProducerPaused(uint64_t producer_id, bool paused);
+  // ProducerParams::priority, changed live (the active speaker's camera).
+  void SetProducerPriority(uint64_t producer_id, uint8_t priority);
+  // The subscriber accepted the transport-wide sequence number extension
+  // (`extension_id`, 1-14) on this subscribe transport: every packet sent on
+  // it is numbered, and its transport-cc feedback drives the downlink
+  // estimate that chooses its layers under `auto`. 0 turns it off.
+  void SetTransportFeedback(uint64_t transport_id, uint8_t extension_id);
   void RemoveProducer(uint64_t producer_id);  // and its consumers
   void AddConsumer(ConsumerParams params);
   void RemoveConsumer(uint64_t consumer_id);

@@ -40,6 +40,9 @@ constexpr const char* kInternal = "internal";
 // Subscriber payload types: dynamic range, 111 kept for Opus (what browsers
 // use), so the common case needs no mapping at all for audio.
 constexpr uint8_t kOpusPayloadType = 111;
+// Our id for the transport-wide sequence number extension in subscribe offers
+// (the same in every m-section, as BUNDLE requires).
+constexpr uint8_t kSubscribeTransportCcId = 3;
 constexpr size_t kMaxSubscribeSections = 32;  // rtc::kMaxSdpMediaSections
 
 Status Err(const char* code, std::string message) {
@@ -828,6 +831,13 @@ Status SignalServer::HandlePublish(Session& s, const PublishRequest& m, json* da
     p.kind = ToMediaKind(t.kind);
     p.mid = a.mid;
     p.paused = t.muted;
+    // Downlink allocation order (docs/MEDIA.md): screen share, then the
+    // active speaker's camera.
+    if (t.source == TrackSource::kScreen) {
+      p.priority = sfu::ProducerParams::kPriorityScreen;
+    } else if (t.source == TrackSource::kCamera && s.room->speaker.active() == s.user_id) {
+      p.priority = sfu::ProducerParams::kPrioritySpeaker;
+    }
     for (const rtc::RtpCodec& c : a.codecs) {
       if (AsciiLower(c.encoding_name) == "rtx") {
         if (auto apt = RtxApt(c)) p.rtx_codecs.push_back({c.payload_type, *apt});
@@ -1063,8 +1073,12 @@ void SignalServer::UpdateSubscriptions(Session& s) {
       out.feedback.clear();
       // goog-remb: the subscriber's downlink estimate, which caps its
       // simulcast layer under `auto` (docs/MEDIA.md).
+      // transport-cc: the subscriber reports what arrived when, and the
+      // server estimates its downlink from that (docs/MEDIA.md).
       if (sec->kind == TrackKind::kVideo) {
-        out.feedback = {"nack", "nack pli", "ccm fir", "goog-remb"};
+        out.feedback = {"nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"};
+      } else {
+        out.feedback = {"transport-cc"};
       }
       sec->codecs.push_back(std::move(out));
       if (c.payload_type < 128) cp.payload_map[c.payload_type] = *pt;
@@ -1115,6 +1129,8 @@ void SignalServer::SendSubscribeOffer(Session& s) {
     t.codecs = sec.codecs;
     t.ssrc = sec.ssrc;
     if (sec.rtx_ssrc != 0) t.rtx_ssrc = sec.rtx_ssrc;
+    t.extensions.push_back(
+        rtc::Extmap{kSubscribeTransportCcId, std::nullopt, std::string(rtc::kExtTransportCc), ""});
     auto pub = sessions_.find(sec.publisher);
     t.cname = pub != sessions_.end() && !pub->second->cname.empty() ? pub->second->cname : "aegis";
     t.stream_id = sec.user_id;
@@ -1162,6 +1178,14 @@ Status SignalServer::HandleSubscribe(Session& s, const SubscribeRequest& m) {
   rtc::Fingerprint fp;
   AEGIS_RETURN_IF_ERROR(RemoteTransportParams(*answer, &ufrag, &fp));
   WorkerOf(s).SetRemoteParameters(s.sub_transport, ufrag, fp.algorithm, fp.value);
+  // Transport-wide sequence numbers only if the subscriber kept the extension.
+  uint8_t twcc = 0;
+  for (const rtc::MediaSection& a : answer->media) {
+    for (const rtc::Extmap& e : a.extmaps) {
+      if (e.uri == rtc::kExtTransportCc && e.id == kSubscribeTransportCcId) twcc = e.id;
+    }
+  }
+  WorkerOf(s).SetTransportFeedback(s.sub_transport, twcc);
   s.sub_remote_set = true;
   s.outstanding_offer = 0;  // a pending re-offer follows the ok reply (Dispatch)
   return Status::Ok();
@@ -1292,9 +1316,29 @@ void SignalServer::HandleAudioLevels(size_t worker, const std::vector<sfu::Audio
       if (loudest >= 0) volumes.push_back(UserVolume{member.first, loudest});
     }
     // Empty intervals still count: they break an active-speaker streak.
+    const std::string previous = room.speaker.active();
     const std::optional<std::string> speaker = room.speaker.Update(volumes);
     if (!volumes.empty()) Broadcast(room, nullptr, EncodeEvent(VolumeEvent{std::move(volumes)}));
-    if (speaker) Broadcast(room, nullptr, EncodeEvent(ActiveSpeakerEvent{*speaker}));
+    if (speaker) {
+      SetCameraPriority(room, previous, sfu::ProducerParams::kPriorityNormal);
+      SetCameraPriority(room, *speaker, sfu::ProducerParams::kPrioritySpeaker);
+      Broadcast(room, nullptr, EncodeEvent(ActiveSpeakerEvent{*speaker}));
+    }
+  }
+}
+
+// The downlink allocation priority of a user's camera video (the active
+// speaker's comes before the others').
+void SignalServer::SetCameraPriority(Room& room, const std::string& user_id, uint8_t priority) {
+  auto member = room.members.find(user_id);
+  if (member == room.members.end()) return;
+  auto sit = sessions_.find(member->second);
+  if (sit == sessions_.end()) return;
+  Session& s = *sit->second;
+  for (const auto& [id, track] : s.tracks) {
+    if (track.info.kind == TrackKind::kVideo && track.info.source == TrackSource::kCamera) {
+      WorkerOf(s).SetProducerPriority(track.producer_id, priority);
+    }
   }
 }
 

@@ -113,6 +113,7 @@ class SignalServer final : public net::WebSocketHandler, public sfu::Worker::Lis
   int64_t AudienceCount(const Room& room) const;
   void BroadcastAudienceCount(const Room& room, const Session* except);
   void HandleAudioLevels(size_t worker, const std::vector<sfu::AudioLevel>& levels);
+  void SetCameraPriority(Room& room, const std::string& user_id, uint8_t priority);
 
   nlohmann::json RoomStateJson(const Session& s) const;
   void Broadcast(const Room& room, const Session* except, const std::string& text);

@@ -74,7 +74,8 @@ echo "$METRICS" | grep -q '^aegis_http_requests_total{code="200",route="/healthz
 echo "$METRICS" | grep -q '^# TYPE aegis_http_requests_total counter$' || fail "TYPE line missing"
 # Every per-worker media counter (apps/aegisd/media_metrics.h) is described and exported.
 for m in rtp_received_total rtp_sent_total rtcp_received_total dropped_total transports \
-         nack_received_total retransmitted_total nack_sent_total rtx_received_total duplicates_total; do
+         nack_received_total retransmitted_total nack_sent_total rtx_received_total duplicates_total \
+         bwe_probes_ok_total bwe_probes_failed_total layer_switches_total; do
   echo "$METRICS" | grep -q "^# TYPE aegis_media_$m " || fail "TYPE line for aegis_media_$m missing"
   echo "$METRICS" | grep -q "^aegis_media_$m{worker=\"0\"} [0-9]" || fail "aegis_media_$m missing"
 done

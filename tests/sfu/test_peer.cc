@@ -318,6 +318,10 @@ void TestPeer::HandleRtp(std::span<const uint8_t> data) {
   r.has_extension = packet->has_extension();
   r.csrc_count = packet->csrc_count();
   r.payload.assign(packet->payload().begin(), packet->payload().end());
+  r.padding_only = packet->payload().empty() && packet->padding_size() > 0;
+  if (transport_cc_extension_id != 0) {
+    r.transport_seq = packet->GetTransportSequenceNumber(transport_cc_extension_id);
+  }
   rtp.push_back(std::move(r));
 }
 

@@ -57,6 +57,9 @@ struct ReceivedRtp {
   bool has_extension = false;
   uint8_t csrc_count = 0;
   Bytes payload;
+  bool padding_only = false;  // RTP padding, no payload (a probe)
+  // The transport-wide sequence number, when TestPeer::transport_cc_extension_id is set.
+  std::optional<uint16_t> transport_seq;
 };
 
 struct ReceivedRr {
@@ -149,6 +152,8 @@ class TestPeer final : public rtc::DtlsTransport::Listener {
 
   std::vector<StunResponse> stun_responses;
   std::vector<ReceivedRtp> rtp;
+  // Extension id to read ReceivedRtp::transport_seq with (0: not read).
+  uint8_t transport_cc_extension_id = 0;
   std::vector<uint32_t> pli_media_ssrcs;
   struct Nacked {
     uint32_t media_ssrc = 0;

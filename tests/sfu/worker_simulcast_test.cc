@@ -119,8 +119,9 @@ class SimulcastTest : public WorkerTest {
 
   // Every packet continues the previous one: sequence +1, PictureID +1,
   // timestamps forward.
-  void ExpectContinuous() {
-    for (size_t i = 1; i < sub_->rtp.size(); ++i) {
+  void ExpectContinuous() { ExpectContinuousUpTo(sub_->rtp.size()); }
+  void ExpectContinuousUpTo(size_t end) {
+    for (size_t i = 1; i < end; ++i) {
       SCOPED_TRACE(i);
       const ReceivedRtp& a = sub_->rtp[i - 1];
       const ReceivedRtp& b = sub_->rtp[i];
@@ -266,6 +267,44 @@ TEST_F(SimulcastTest, NackIsRepairedFromTheCurrentLayerOnly) {
   ASSERT_GE(rtx[0]->payload.size(), 2U);
   EXPECT_EQ((rtx[0]->payload[0] << 8) | rtx[0]->payload[1], lost.sequence_number);
   EXPECT_EQ(std::vector<uint8_t>(rtx[0]->payload.begin() + 2, rtx[0]->payload.end()), lost.payload);
+}
+
+// Downlink estimation (docs/MEDIA.md): once the subscriber accepted
+// transport-cc, every packet it gets — media and RTX repairs — carries one
+// transport-wide sequence line; before that none does.
+TEST_F(SimulcastTest, TransportWideSequenceNumbersOnceTheSubscriberAcceptedThem) {
+  constexpr uint8_t kTwccExt = 3;
+  sub_->transport_cc_extension_id = kTwccExt;
+  SendBoth(false, true);
+  ASSERT_TRUE(sub_->PumpUntil([&] { return sub_->rtp.size() >= 1; }));
+  EXPECT_FALSE(sub_->rtp[0].transport_seq.has_value());
+  EXPECT_FALSE(sub_->rtp[0].has_extension);
+
+  worker_->SetTransportFeedback(kSubTransport, kTwccExt);
+  Sync();
+  for (int i = 0; i < 5; ++i) SendBoth(false, false);
+  ASSERT_TRUE(sub_->PumpUntil([&] { return sub_->rtp.size() >= 6; }));
+  const ReceivedRtp lost = sub_->rtp[3];
+  const uint16_t list[] = {lost.sequence_number};
+  sub_->SendRtcp([&](std::span<uint8_t> buf) -> size_t {
+    rtc::ByteWriter w(buf);
+    return rtc::WriteGenericNack(w, 0x0BADCAFE, kConsumerSsrc, list).ok() ? w.size() : 0;
+  });
+  ASSERT_TRUE(sub_->PumpUntil([&] { return sub_->rtp.size() >= 7; }));
+  Barrier();
+  ASSERT_EQ(sub_->rtp.size(), 7U);
+  EXPECT_EQ(sub_->rtp[6].ssrc, kConsumerRtxSsrc);
+  for (size_t i = 1; i < 7; ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_TRUE(sub_->rtp[i].transport_seq.has_value());
+    if (i > 1) {
+      EXPECT_EQ(*sub_->rtp[i].transport_seq,
+                static_cast<uint16_t>(*sub_->rtp[i - 1].transport_seq + 1));
+    }
+  }
+  // The media itself is untouched by the extension.
+  EXPECT_EQ(TagOf(sub_->rtp[5]), 'h');
+  ExpectContinuousUpTo(6);
 }
 
 }  // namespace

@@ -1718,7 +1718,7 @@ TEST_F(SignalServerAudioTest, AudienceMayOpenADataOnlyPublishConnection) {
 }
 
 // Simulcast: a simulcast publish is answered with a=simulcast:recv, the
-// subscribe offer lets the subscriber send REMB, and set-video-quality /
+// subscribe offer lets the subscriber send REMB and transport-cc, and set-video-quality /
 // pause-video are accepted for another member's video only.
 TEST_F(SignalServerTest, SimulcastPublishAndSubscriberVideoControls) {
   Conn alice = Joined(app1_, "alice");
@@ -1731,6 +1731,13 @@ TEST_F(SignalServerTest, SimulcastPublishAndSubscriberVideoControls) {
   json offer = TakeEvent(*bob, "subscribe-offer");
   const std::string offer_sdp = offer["sdp"].get<std::string>();
   EXPECT_NE(offer_sdp.find(" goog-remb"), std::string::npos) << offer_sdp;
+  // ...and transport-cc feedback, which the server's downlink estimate uses.
+  EXPECT_NE(offer_sdp.find(" transport-cc"), std::string::npos) << offer_sdp;
+  EXPECT_NE(
+      offer_sdp.find("a=extmap:3 "
+                     "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"),
+      std::string::npos)
+      << offer_sdp;
 
   EXPECT_EQ(MsgType(Request(
                 bob, json{{"type", "set-video-quality"}, {"userId", "alice"}, {"quality", "low"}})),
