@@ -24,7 +24,10 @@
 # interface. The test driver (node) and aegisd run in `srv`.
 #
 # Impairment elements, all on the client side of the veth pairs:
-# - Loss: nftables rules in the client namespaces (hooks input and output)
+# - Loss: nftables rules in the client namespaces, on the input hook and on
+#   the egress of the client's eth0 (netdev family; a drop in the output hook
+#   would fail the sender's sendmsg() with EPERM and Chromium would resend,
+#   so nothing would be lost):
 #   `meta l4proto udp numgen random mod 100 < 5 counter drop`. UDP only, so
 #   the signalling WebSocket (TCP) is not hit; the media must therefore run
 #   over UDP, which the test checks (selected ICE candidate pair). tc netem
@@ -193,11 +196,11 @@ ip -n "$NS_SUB" route add default via "$SUB_GW"
 ip netns exec "$NS_SRV" tc qdisc add dev vsub root tbf $TBF_ARGS ||
   missing "tc tbf unavailable $why"
 ip netns exec "$NS_SRV" tc qdisc del dev vsub root
-ip netns exec "$NS_SUB" nft add table inet aegis_probe &&
-  ip netns exec "$NS_SUB" nft add chain inet aegis_probe c '{ type filter hook output priority 0; }' &&
-  ip netns exec "$NS_SUB" nft add rule inet aegis_probe c meta l4proto udp numgen random mod 100 '<' 5 counter drop &&
-  ip netns exec "$NS_SUB" nft delete table inet aegis_probe ||
-  missing "nft random-drop rules unavailable $why"
+ip netns exec "$NS_SUB" nft add table netdev aegis_probe &&
+  ip netns exec "$NS_SUB" nft add chain netdev aegis_probe c '{ type filter hook egress device "eth0" priority 0; }' &&
+  ip netns exec "$NS_SUB" nft add rule netdev aegis_probe c meta l4proto udp numgen random mod 100 '<' 5 counter drop &&
+  ip netns exec "$NS_SUB" nft delete table netdev aegis_probe ||
+  missing "nft random-drop rules (netdev egress hook) unavailable $why"
 echo "impair: namespaces $NS_SRV ($SRV_IP), $NS_PUB ($PUB_IP), $NS_SUB ($SUB_IP)"
 
 # In the background, so that a signal to this script is handled at once (the

@@ -60,6 +60,7 @@ class SimulcastTest : public WorkerTest {
     p.rid_extension_id = kRidExt;
     p.rids = {"l", "h"};  // a=simulcast:send l;h — layer 0 is the lowest
     p.video_codecs = {{kPt, rtc::VideoCodec::kVp8}};
+    p.nack = true;
     worker_->AddProducer(p);
     ConsumerParams c;
     c.consumer_id = kConsumer;
@@ -267,6 +268,21 @@ TEST_F(SimulcastTest, NackIsRepairedFromTheCurrentLayerOnly) {
   ASSERT_GE(rtx[0]->payload.size(), 2U);
   EXPECT_EQ((rtx[0]->payload[0] << 8) | rtx[0]->payload[1], lost.sequence_number);
   EXPECT_EQ(std::vector<uint8_t>(rtx[0]->payload.begin() + 2, rtx[0]->payload.end()), lost.payload);
+}
+
+// A gap on one layer is NACKed to the publisher with that layer's SSRC.
+TEST_F(SimulcastTest, PublisherGapOnALayerIsNackedWithThatLayersSsrc) {
+  SendBoth(true, true);
+  SendBoth(false, false);
+  const uint16_t lost = low_.seq++;  // never sent
+  SendBoth(false, false);
+  ASSERT_TRUE(pub_->PumpUntil([&] {
+    for (const auto& n : pub_->nacked) {
+      if (n.media_ssrc == kLowSsrc && n.seq == lost) return true;
+    }
+    return false;
+  })) << "the low layer's gap was not NACKed";
+  for (const auto& n : pub_->nacked) EXPECT_EQ(n.media_ssrc, kLowSsrc);
 }
 
 // Downlink estimation (docs/MEDIA.md): once the subscriber accepted
