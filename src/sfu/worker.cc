@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/flat_map.h"
 #include "core/log.h"
 #include "crypto/primitives.h"
 #include "rtc/byte_io.h"
@@ -154,9 +155,10 @@ struct Consumer {
 struct TransportEntry {
   std::unique_ptr<WebRtcTransport> transport;
   uint32_t rtcp_ssrc = 0;  // our SSRC in RTCP we originate on it
-  std::unordered_map<uint32_t, Producer*> producers_by_ssrc;
+  // Per-packet lookups: open addressing, no allocation (core::FlatMap).
+  core::FlatMap<uint32_t, Producer*> producers_by_ssrc;
   std::vector<Producer*> producers;
-  std::unordered_map<uint32_t, Consumer*> consumers_by_ssrc;
+  core::FlatMap<uint32_t, Consumer*> consumers_by_ssrc;
   std::vector<rtc::Tuple> tuples;
   uint8_t twcc_extension_id = 0;  // 0: no transport-cc from this peer
   TwccRecorder twcc;
@@ -172,6 +174,10 @@ struct TransportEntry {
   std::unique_ptr<DownlinkEstimator> bwe;
   int64_t bwe_logged_ms = 0;
 };
+
+// Debug lines built on the worker thread (their fields allocate) only when
+// they will be written.
+bool DebugLogging() { return Logger::Global().level() == LogLevel::kDebug; }
 
 int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -345,8 +351,8 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     for (Consumer* c : p->consumers) consumer_ids.push_back(c->params.consumer_id);
     for (uint64_t cid : consumer_ids) RemoveConsumer(cid);
     if (TransportEntry* e = Find(p->params.transport_id)) {
-      std::erase_if(e->producers_by_ssrc,
-                    [p](const auto& kv) { return kv.second == p || kv.second->parent == p; });
+      core::erase_if(e->producers_by_ssrc,
+                     [p](const auto& kv) { return kv.second == p || kv.second->parent == p; });
       std::erase_if(e->producers, [p](const Producer* q) { return q == p || q->parent == p; });
     }
     producers_.erase(it);
@@ -856,6 +862,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     owner_.counters_.probes_ok.fetch_add(bwe.probes_succeeded() - ok, std::memory_order_relaxed);
     owner_.counters_.probes_failed.fetch_add(bwe.probes_failed() - failed,
                                              std::memory_order_relaxed);
+    if (!DebugLogging()) return;
     const DownlinkEstimator::ProbeResult& r = bwe.last_probe();
     LogDebug(kTag, "downlink probe",
              {{"result", bwe.probes_succeeded() != ok ? "ok" : "failed"},
@@ -913,7 +920,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     const AllocationResult r =
         AllocateLayers(std::span(demands.data(), n), budget, std::span(layers.data(), n));
     for (size_t i = 0; i < n; ++i) {
-      if (ranked[i]->alloc_layer != layers[i] && layers[i] >= 0) {
+      if (ranked[i]->alloc_layer != layers[i] && layers[i] >= 0 && DebugLogging()) {
         LogDebug(kTag, "downlink allocation",
                  {{"consumer", std::to_string(ranked[i]->params.consumer_id)},
                   {"layer", std::to_string(layers[i])},
@@ -923,7 +930,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
       }
       ranked[i]->alloc_layer = layers[i];
     }
-    if (now_ms - e.bwe_logged_ms >= kDownlinkLogIntervalMs) {
+    if (DebugLogging() && now_ms - e.bwe_logged_ms >= kDownlinkLogIntervalMs) {
       e.bwe_logged_ms = now_ms;
       LogDebug(kTag, "downlink state",
                {{"transport", std::to_string(e.transport->id())},
@@ -1181,7 +1188,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
       std::erase(e->tuples, tuple);
       e->transport->RemoveTuple(tuple);
     }
-    by_tuple_.erase(it);
+    by_tuple_.erase(tuple);
   }
 
   void HandleDatagram(std::span<uint8_t> data, const rtc::Tuple& from, int64_t now_ms) {
@@ -1259,7 +1266,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::unordered_map<uint64_t, TransportEntry> transports_;
   std::unordered_map<std::string, uint64_t> by_ufrag_;
-  std::unordered_map<rtc::Tuple, uint64_t, rtc::TupleHash> by_tuple_;
+  core::FlatMap<rtc::Tuple, uint64_t, rtc::TupleHash> by_tuple_;  // per datagram
   std::unordered_map<uint64_t, std::unique_ptr<Producer>> producers_;
   std::unordered_map<uint64_t, std::unique_ptr<Consumer>> consumers_;
   int64_t last_rr_ms_ = 0;

@@ -15,6 +15,7 @@
 #include "common/counting_allocator.h"
 #include "rtc/byte_io.h"
 #include "rtc/rtp/rtcp_nack.h"
+#include "rtc/rtp/rtcp_transport_cc.h"
 #include "sfu/worker.h"
 #include "test_peer.h"
 #include "worker_test_util.h"
@@ -56,6 +57,9 @@ class NoAllocTest : public WorkerTest {
       c.rtx_ssrc = 0x0B000000 + static_cast<uint32_t>(i);
       c.rtx_payload_map[100] = 101;
       worker_->AddConsumer(c);
+      // Downlink estimation on: every packet to the subscriber is numbered.
+      worker_->SetTransportFeedback(c.transport_id, kTwccId);
+      subs_[i]->transport_cc_extension_id = kTwccId;
     }
     Sync();
     worker_->Post([] { aegis::alloc_count::CountOnlyThread(std::this_thread::get_id()); });
@@ -81,11 +85,28 @@ class NoAllocTest : public WorkerTest {
     }
   }
 
+  // Subscriber 0 reports its last (up to) 100 packets to the downlink
+  // estimator as transport-cc feedback, 1 ms apart.
+  void SendDownlinkFeedback() {
+    const auto& rtp = subs_[0]->rtp;
+    const size_t n = std::min<size_t>(rtp.size(), 100);
+    ASSERT_TRUE(rtp[rtp.size() - n].transport_seq.has_value());
+    rtc::TransportCcFeedbackBuilder b(0x5EED, rtp.front().ssrc, feedback_count_++,
+                                      *rtp[rtp.size() - n].transport_seq);
+    for (size_t i = 0; i < n; ++i) ASSERT_TRUE(b.Add(arrival_us_ += 1000));
+    subs_[0]->SendRtcp([&](std::span<uint8_t> buf) -> size_t {
+      rtc::ByteWriter w(buf);
+      return b.Write(w).ok() ? w.size() : 0;
+    });
+  }
+
   size_t Received() const { return std::min(subs_[0]->rtp.size(), subs_[1]->rtp.size()); }
 
   std::unique_ptr<TestPeer> pub_;
   std::array<std::unique_ptr<TestPeer>, 2> subs_;
   uint16_t seq_ = 1000;
+  uint8_t feedback_count_ = 0;
+  int64_t arrival_us_ = 1'000'000'000;
 };
 
 TEST_F(NoAllocTest, SteadyStateForwardingDoesNotAllocateOnTheWorkerThread) {
@@ -107,6 +128,7 @@ TEST_F(NoAllocTest, SteadyStateForwardingDoesNotAllocateOnTheWorkerThread) {
                                static_cast<uint16_t>(newest - 10)};
       return rtc::WriteGenericNack(w, 0x5EED, subs_[0]->rtp.front().ssrc, lost).ok() ? w.size() : 0;
     });
+    SendDownlinkFeedback();
     ASSERT_TRUE(PumpAll({subs_[0].get(), subs_[1].get(), pub_.get()},
                         [&] {
                           return Received() >= expected &&
