@@ -117,7 +117,7 @@ TEST(FlatMap, MatchesUnorderedMapOverHundredThousandRandomOps) {
 // Every key hashes to the same bucket; not marked avalanching, so the map
 // mixes it, which still gives one value.
 struct ConstantHash {
-  size_t operator()(uint32_t) const { return 42; }
+  size_t operator()(uint32_t /*key*/) const { return 42; }
 };
 // Only two distinct values, used as is: long Robin Hood runs from two homes.
 struct TwoValueHash {
@@ -135,7 +135,7 @@ TEST(FlatMap, StaysCorrectWhenEveryKeyCollides) {
   RunDifferential<FlatMap<uint32_t, uint64_t, TwoValueHash>>(5, 300, 20'000);
 
   FlatMap<uint32_t, uint64_t, ConstantHash> m;
-  for (uint32_t k = 0; k < 500; ++k) m[k] = k * 3;
+  for (uint32_t k = 0; k < 500; ++k) m[k] = uint64_t{k} * 3;
   for (uint32_t k = 0; k < 500; k += 2) ASSERT_EQ(m.erase(k), 1u);
   for (uint32_t k = 0; k < 500; ++k) {
     ASSERT_EQ(m.contains(k), k % 2 == 1) << k;

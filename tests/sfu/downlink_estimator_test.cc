@@ -195,7 +195,7 @@ TEST(DownlinkEstimatorTest, LightLossDoesNotLowerTheEstimate) {
 TEST(DownlinkEstimatorTest, FeedbackForPacketsNeverSentIsIgnored) {
   DownlinkEstimator est;
   rtc::TransportCcFeedbackBuilder b(1, 2, 0, 100);
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(b.Add(int64_t{5'000'000} + i * 1000));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(b.Add(int64_t{5'000'000} + int64_t{i} * 1000));
   std::array<uint8_t, 512> buf{};
   rtc::ByteWriter w(buf);
   ASSERT_TRUE(b.Write(w).ok());
