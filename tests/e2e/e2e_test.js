@@ -59,7 +59,7 @@ const { chromium } = require('playwright-core');
 const TLSSigAPIv2 = require('tls-sig-api-v2');
 const tencentcloud = require('tencentcloud-sdk-nodejs');
 
-const { CHROMIUM_ARGS, withTimeout, waitFor, holdFor } = require('./lib.js');
+const { CHROMIUM_ARGS, withTimeout, waitFor, holdFor, PeerBase } = require('./lib.js');
 
 const TrtcClient = tencentcloud.trtc.v20190722.Client;
 
@@ -194,21 +194,10 @@ async function restExpectError(action, params, code) {
 
 let browser;
 
-class Peer {
+class Peer extends PeerBase {
   constructor(name, app, userId) {
-    this.name = name;
+    super(name, userId, 400);
     this.app = app;
-    this.userId = userId;
-    this.logs = [];
-    this.context = null;
-    this.page = null;
-  }
-
-  log(line) {
-    this.logs.push(`${new Date().toISOString().slice(11, 23)} ${line}`);
-    if (this.logs.length > 400) {
-      this.logs.splice(0, this.logs.length - 400);
-    }
   }
 
   // Opens the demo page; it joins on load (autojoin=1). `e2eeKey` (hex) turns

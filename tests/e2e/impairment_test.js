@@ -47,7 +47,7 @@ const https = require('node:https');
 const { chromium } = require('playwright-core');
 const TLSSigAPIv2 = require('tls-sig-api-v2');
 
-const { CHROMIUM_ARGS, sleep, withTimeout, waitFor } = require('./lib.js');
+const { CHROMIUM_ARGS, sleep, withTimeout, waitFor, PeerBase } = require('./lib.js');
 
 function env(name) {
   const v = process.env[name];
@@ -207,21 +207,10 @@ function metrics() {
 
 const browsers = {};
 
-class Peer {
+class Peer extends PeerBase {
   constructor(name, side, userId) {
-    this.name = name;
+    super(name, userId, 300);
     this.side = side;
-    this.userId = userId;
-    this.logs = [];
-    this.context = null;
-    this.page = null;
-  }
-
-  log(line) {
-    this.logs.push(`${new Date().toISOString().slice(11, 23)} ${line}`);
-    if (this.logs.length > 300) {
-      this.logs.splice(0, this.logs.length - 300);
-    }
   }
 
   async open(roomId, { publish }) {

@@ -59,4 +59,24 @@ async function holdFor(durationMs, check, pollMs = 250) {
   } while (Date.now() < end);
 }
 
-module.exports = { CHROMIUM_ARGS, sleep, withTimeout, waitFor, holdFor };
+// A browser page in a scenario: its name in messages, its user id and the
+// newest `maxLogs` console lines (printed when a scenario fails).
+class PeerBase {
+  constructor(name, userId, maxLogs) {
+    this.name = name;
+    this.userId = userId;
+    this.maxLogs = maxLogs;
+    this.logs = [];
+    this.context = null;
+    this.page = null;
+  }
+
+  log(line) {
+    this.logs.push(`${new Date().toISOString().slice(11, 23)} ${line}`);
+    if (this.logs.length > this.maxLogs) {
+      this.logs.splice(0, this.logs.length - this.maxLogs);
+    }
+  }
+}
+
+module.exports = { CHROMIUM_ARGS, sleep, withTimeout, waitFor, holdFor, PeerBase };

@@ -23,6 +23,19 @@ namespace {
 
 constexpr int64_t kMs = 1000;
 
+// Writes `b` and hands the parsed packet to the estimator, as the worker
+// does with a subscriber's RTCP.
+void Deliver(const rtc::TransportCcFeedbackBuilder& b, DownlinkEstimator& est, int64_t now_us) {
+  std::array<uint8_t, 1500> buf{};
+  rtc::ByteWriter w(buf);
+  ASSERT_TRUE(b.Write(w).ok());
+  rtc::RtcpCompoundIterator it(std::span<const uint8_t>(buf.data(), w.size()));
+  ASSERT_TRUE(it.Valid());
+  auto fb = rtc::TransportCcFeedback::Parse(it.packet());
+  ASSERT_TRUE(fb.ok());
+  est.OnFeedback(*fb, now_us);
+}
+
 // Sender (the worker's side) → bottleneck → receiver (TwccRecorder) →
 // feedback every 100 ms → estimator. One step is 1 ms.
 class Path {
@@ -88,16 +101,8 @@ class Path {
       in_flight_.pop_front();
     }
     if (now_us_ % (100 * kMs) == 0) {
-      recorder_.Flush(1, 2, [this](const rtc::TransportCcFeedbackBuilder& b) {
-        std::array<uint8_t, 1500> buf{};
-        rtc::ByteWriter w(buf);
-        ASSERT_TRUE(b.Write(w).ok());
-        rtc::RtcpCompoundIterator it(std::span<const uint8_t>(buf.data(), w.size()));
-        ASSERT_TRUE(it.Valid());
-        auto fb = rtc::TransportCcFeedback::Parse(it.packet());
-        ASSERT_TRUE(fb.ok());
-        est_.OnFeedback(*fb, now_us_);
-      });
+      recorder_.Flush(
+          1, 2, [this](const rtc::TransportCcFeedbackBuilder& b) { Deliver(b, est_, now_us_); });
     }
   }
 
@@ -196,14 +201,7 @@ TEST(DownlinkEstimatorTest, FeedbackForPacketsNeverSentIsIgnored) {
   DownlinkEstimator est;
   rtc::TransportCcFeedbackBuilder b(1, 2, 0, 100);
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(b.Add(int64_t{5'000'000} + int64_t{i} * 1000));
-  std::array<uint8_t, 512> buf{};
-  rtc::ByteWriter w(buf);
-  ASSERT_TRUE(b.Write(w).ok());
-  rtc::RtcpCompoundIterator it(std::span<const uint8_t>(buf.data(), w.size()));
-  ASSERT_TRUE(it.Valid());
-  auto fb = rtc::TransportCcFeedback::Parse(it.packet());
-  ASSERT_TRUE(fb.ok());
-  est.OnFeedback(*fb, 1'000'000);
+  Deliver(b, est, 1'000'000);
   EXPECT_FALSE(est.has_feedback());
   EXPECT_EQ(est.estimate_bps(), DownlinkEstimator::kInitialBps);
 }
