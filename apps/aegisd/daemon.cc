@@ -221,6 +221,7 @@ int RunDaemon(const DaemonFlags& flags) {
   signal_options.usersig_clock_skew_s = config.usersig.clock_skew_s;
   signal_options.show_audience = config.room.show_audience;
   signal_options.max_room_message_bytes = static_cast<size_t>(config.room.max_message_bytes);
+  signal_options.fanout_min_subscribers = static_cast<size_t>(config.media.fanout_min_subscribers);
   signal::SignalServer signalling(signal_options, *store, rooms, clock,
                                   [&server](std::function<void()> fn) {
                                     // Worker events: the server exists before any transport.
@@ -254,6 +255,8 @@ int RunDaemon(const DaemonFlags& flags) {
     worker_ptrs.push_back(w->get());
     workers.push_back(std::move(w).value());
   }
+  // Fan-out across workers (docs/MEDIA.md): a ring per ordered pair of workers.
+  if (worker_ptrs.size() > 1) sfu::Worker::ConnectPeers(worker_ptrs);
   signalling.SetWorkers(worker_ptrs);
 
   const net::StaticFiles static_files(config.web.root);

@@ -18,7 +18,7 @@ struct MediaMetric {
   std::atomic<uint64_t> sfu::WorkerCounters::*counter;
 };
 
-inline constexpr std::array<MediaMetric, 13> kMediaMetrics = {{
+inline constexpr std::array<MediaMetric, 17> kMediaMetrics = {{
     {"aegis_media_rtp_received_total", "counter",
      "RTP datagrams received by each media worker (before SRTP checks).",
      &sfu::WorkerCounters::rtp_in},
@@ -50,6 +50,18 @@ inline constexpr std::array<MediaMetric, 13> kMediaMetrics = {{
      &sfu::WorkerCounters::probes_failed},
     {"aegis_media_layer_switches_total", "counter", "Simulcast layer changes towards subscribers.",
      &sfu::WorkerCounters::layer_switches},
+    {"aegis_media_producers", "gauge",
+     "Producers on each media worker, relayed copies included (docs/MEDIA.md).",
+     &sfu::WorkerCounters::producers},
+    {"aegis_media_relay_sent_total", "counter",
+     "Messages a media worker handed to another worker's relay ring (fan-out).",
+     &sfu::WorkerCounters::relay_out},
+    {"aegis_media_relay_received_total", "counter",
+     "Relayed packets a media worker received from other workers.",
+     &sfu::WorkerCounters::relay_in},
+    {"aegis_media_relay_dropped_total", "counter",
+     "Relay messages dropped because the target worker's ring was full.",
+     &sfu::WorkerCounters::relay_dropped},
 }};
 
 }  // namespace aegis::aegisd

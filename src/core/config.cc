@@ -193,6 +193,13 @@ const std::vector<Binding>& Bindings() {
           "Local address the media UDP ports bind to (0.0.0.0: every IPv4 interface).",
           [](Config& c) { return &c.media.listen_ip; }),
       Int(
+          "media", "fanout_min_subscribers",
+          "Subscribe connections a room keeps on its own worker; from then on a subscriber's "
+          "connection goes to the worker with the fewest connections, fed through a relay "
+          "(docs/MEDIA.md \"Fan-out across workers\"). 0: every connection stays on the room's "
+          "worker.",
+          [](Config& c) { return &c.media.fanout_min_subscribers; }, 0, 1000000),
+      Int(
           "signal", "unauthenticated_timeout_ms",
           "A signalling connection that has not joined (or resumed) within this time is closed.",
           [](Config& c) { return &c.signal.unauthenticated_timeout_ms; }, 1000, 600000),

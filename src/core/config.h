@@ -58,6 +58,9 @@ struct Config {
     int64_t tcp_port_base = 0;  // 0: same numbers as the UDP ports
     std::string announced_ip = "127.0.0.1";
     std::string listen_ip = "0.0.0.0";
+    // Subscribe transports of one room before the next ones may go to other
+    // workers (docs/MEDIA.md "Fan-out across workers"); 0: never.
+    int64_t fanout_min_subscribers = 64;
   } media;
   struct Signal {
     int64_t unauthenticated_timeout_ms = 10000;

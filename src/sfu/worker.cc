@@ -1,19 +1,26 @@
 #include "sfu/worker.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cassert>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 
 #include "core/flat_map.h"
 #include "core/log.h"
+#include "core/spsc_ring.h"
 #include "crypto/primitives.h"
 #include "rtc/byte_io.h"
 #include "rtc/demux.h"
@@ -75,6 +82,9 @@ constexpr size_t kMaxAllocated = 32;
 // A subscriber's estimate and allocation are logged (debug) this often.
 constexpr int64_t kDownlinkLogIntervalMs = 5000;
 static_assert(kAllocatorMaxLayers == Worker::kMaxLayers);
+// Messages taken from one inbound ring per wakeup before the others (and
+// the socket) get a turn.
+constexpr size_t kMaxRelayBatch = 256;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -90,6 +100,64 @@ std::string_view LocalUfragOf(std::string_view username) {
 
 struct Consumer;
 struct TransportEntry;
+
+static_assert(std::is_trivially_copyable_v<rtc::SenderInfo>);
+
+// One slot of a ring between two workers. `producer_id` names a producer of
+// the receiving worker: the relayed producer (kRtp, kResync, kRestart) or
+// the original one (kKeyFrameRequest).
+struct RelayMessage {
+  enum class Type : uint8_t {
+    kRtp,              // an accepted packet of one stream (`layer`)
+    kKeyFrameRequest,  // a subscriber there needs a keyframe of `layer`
+    kResync,           // `layer` changed source (new SSRC): sequence lines restart
+    kRestart,          // the producer resumed: consumers continue without a gap
+    kSenderReport,     // the publisher's SR for `layer` (bytes: rtc::SenderInfo)
+  };
+  Type type = Type::kRtp;
+  uint8_t layer = 0;
+  bool force = false;
+  uint16_t length = 0;
+  uint64_t producer_id = 0;
+  int64_t receive_ms = 0;
+  std::array<uint8_t, 1500> bytes;  // RTP packet (kRtp), uninitialised beyond `length`
+};
+
+// An eventfd that wakes a worker's io_context when another worker queued
+// something for it. Shared (shared_ptr) by the worker it wakes and the
+// workers that write it, so destruction order does not matter.
+class WakeFd {
+ public:
+  WakeFd() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+  ~WakeFd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  WakeFd(const WakeFd&) = delete;
+  WakeFd& operator=(const WakeFd&) = delete;
+  int fd() const { return fd_; }
+  // Any thread. EAGAIN (counter at its maximum) still leaves it readable.
+  void Signal() const {
+    const uint64_t one = 1;
+    (void)!write(fd_, &one, sizeof(one));
+  }
+  // The woken worker, before it looks at its rings.
+  void Drain() const {
+    uint64_t value = 0;
+    (void)!read(fd_, &value, sizeof(value));
+  }
+
+ private:
+  int fd_;
+};
+
+// One direction between two workers. Shared (shared_ptr) by its sender and
+// its receiver, either of which may be destroyed first.
+struct RelayLink {
+  explicit RelayLink(size_t slots, std::shared_ptr<WakeFd> receiver_wake)
+      : ring(slots), wake(std::move(receiver_wake)) {}
+  core::SpscRing<RelayMessage> ring;
+  std::shared_ptr<WakeFd> wake;
+};
 
 struct Producer {
   ProducerParams params;
@@ -124,6 +192,18 @@ struct Producer {
   int64_t rate_window_start_ms = 0;
   uint64_t rate_window_bytes = 0;
   uint64_t bitrate_bps = 0;
+  // Fan-out (set on the producer consumers attach to): the other workers
+  // its packets are handed to, once each.
+  struct Relay {
+    size_t worker = 0;
+    uint64_t relay_id = 0;  // the relayed producer there
+  };
+  std::vector<Relay> relays;
+  // A relayed producer: no transport, fed by worker `source_worker`'s ring,
+  // where it is `source_producer_id`.
+  bool relayed = false;
+  size_t source_worker = 0;
+  uint64_t source_producer_id = 0;
 };
 
 struct Consumer {
@@ -197,13 +277,27 @@ class Worker::Impl final : public WebRtcTransport::Listener,
         data_(owner.options_.data_channels, this),
         socket_(std::move(socket)),
         descriptor_(io_, socket_->fd()),
+        wake_(std::make_shared<WakeFd>()),
+        wake_descriptor_(io_),
         timer_(io_),
         guard_(asio::make_work_guard(io_)) {}
 
   ~Impl() override {
-    // The descriptor must not close the fd the socket owns.
+    // The descriptors must not close the fds the socket and WakeFd own.
     (void)descriptor_.release();
+    if (wake_descriptor_.is_open()) (void)wake_descriptor_.release();
   }
+
+  // Before Run(), on the starting thread. Errors: worker_eventfd.
+  Status OpenWake() {
+    if (wake_->fd() < 0) {
+      return Status::Error("worker_eventfd", std::string("eventfd: ") + std::strerror(errno));
+    }
+    wake_descriptor_.assign(wake_->fd());
+    return Status::Ok();
+  }
+
+  const std::shared_ptr<WakeFd>& wake() const { return wake_; }
 
   // Before Run(), on the starting thread. Errors: net_bad_address, net_bind.
   Result<uint16_t> ListenTcp(const WorkerOptions& options) {
@@ -218,6 +312,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
 
   void Run() {
     ArmRead();
+    ArmRelayWait();
     ArmTimer();
     io_.run();
   }
@@ -233,7 +328,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
   void Post(Fn&& fn) {
     asio::post(io_, [this, f = std::forward<Fn>(fn)]() mutable {
       f();
-      socket_->Flush();
+      FlushOut();
     });
   }
 
@@ -297,7 +392,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     p->params = std::move(params);
     p->transport = e->transport.get();
     if (p->params.kind == MediaKind::kVideo && !p->params.rids.empty()) {
-      AddLayers(*e, *p);
+      AddLayers(e, *p);
     } else if (p->params.kind == MediaKind::kVideo) {
       p->history = std::make_unique<PacketHistory>();
     }
@@ -308,6 +403,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     if (p->params.rtx_ssrc != 0) e->producers_by_ssrc[p->params.rtx_ssrc] = p.get();
     e->producers.push_back(p.get());
     producers_.emplace(p->params.producer_id, std::move(p));
+    owner_.counters_.producers.store(producers_.size(), std::memory_order_relaxed);
   }
 
   void SetProducerPaused(uint64_t id, bool paused) {
@@ -320,6 +416,9 @@ class Worker::Impl final : public WebRtcTransport::Listener,
       // Subscribers continue without a gap and need a keyframe to decode.
       const int64_t now = NowMs();
       for (Consumer* c : p.consumers) RestartConsumer(*c);
+      for (const Producer::Relay& r : p.relays) {
+        PushRelay(r.worker, RelayMessage::Type::kRestart, r.relay_id, 0, false, now, {});
+      }
       RequestKeyFrame(p, now, /*force=*/true);
       for (auto& layer : p.layers) RequestKeyFrame(*layer, now, /*force=*/true);
     }
@@ -350,12 +449,16 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     std::vector<uint64_t> consumer_ids;
     for (Consumer* c : p->consumers) consumer_ids.push_back(c->params.consumer_id);
     for (uint64_t cid : consumer_ids) RemoveConsumer(cid);
-    if (TransportEntry* e = Find(p->params.transport_id)) {
+    for (const Producer::Relay& r : p->relays) {
+      if (r.worker < peers_.size()) peers_[r.worker]->RemoveProducer(r.relay_id);
+    }
+    if (TransportEntry* e = p->relayed ? nullptr : Find(p->params.transport_id)) {
       core::erase_if(e->producers_by_ssrc,
                      [p](const auto& kv) { return kv.second == p || kv.second->parent == p; });
       std::erase_if(e->producers, [p](const Producer* q) { return q == p || q->parent == p; });
     }
     producers_.erase(it);
+    owner_.counters_.producers.store(producers_.size(), std::memory_order_relaxed);
   }
 
   void AddConsumer(const ConsumerParams& params) {
@@ -534,6 +637,10 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     UpdateStreamRate(*p, packet.data().size(), now_ms);
     Producer& top = p->parent != nullptr ? *p->parent : *p;
     if (top.params.paused || packet.payload().empty()) return;  // muted, or padding only
+    for (const Producer::Relay& r : top.relays) {
+      PushRelay(r.worker, RelayMessage::Type::kRtp, r.relay_id, p->layer, false, now_ms,
+                packet.data());
+    }
     for (Consumer* c : top.consumers) Forward(*c, packet, now_ms, *p);
   }
 
@@ -609,6 +716,10 @@ class Worker::Impl final : public WebRtcTransport::Listener,
         p->seen = false;
         p->nack.Reset();
         if (p->history) p->history->Clear();  // its sequence numbers start anew
+        for (const Producer::Relay& r : top->relays) {
+          PushRelay(r.worker, RelayMessage::Type::kResync, r.relay_id, p->layer, false, NowMs(),
+                    {});
+        }
       }
       return p;
     }
@@ -737,7 +848,8 @@ class Worker::Impl final : public WebRtcTransport::Listener,
   // ---- Simulcast ----
 
   // One Producer per rid (lowest first), sharing the parent's parameters.
-  void AddLayers(TransportEntry& e, Producer& p) {
+  // `e`: the publishing transport (null for a relayed producer).
+  void AddLayers(TransportEntry* e, Producer& p) {
     const size_t n = std::min(p.params.rids.size(), Worker::kMaxLayers);
     for (size_t i = 0; i < n; ++i) {
       auto layer = std::make_unique<Producer>();
@@ -749,7 +861,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
       layer->parent = &p;
       layer->layer = static_cast<int>(i);
       layer->history = std::make_unique<PacketHistory>();
-      e.producers.push_back(layer.get());
+      if (e != nullptr) e->producers.push_back(layer.get());
       p.layers.push_back(std::move(layer));
     }
   }
@@ -1077,11 +1189,20 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     Producer& p = *it->second;
     p.last_sr_ntp_middle = static_cast<uint32_t>(info.ntp_timestamp >> 16);
     p.last_sr_ms = now_ms;
-    // Translate for each subscriber: its SSRC, its timestamp line, its counts.
     const Producer& top = p.parent != nullptr ? *p.parent : p;
+    for (const Producer::Relay& r : top.relays) {
+      PushRelay(r.worker, RelayMessage::Type::kSenderReport, r.relay_id, p.layer, false, now_ms,
+                std::span(reinterpret_cast<const uint8_t*>(&info), sizeof(info)));
+    }
+    TranslateSenderReport(top, p.layer, info);
+  }
+
+  // Sends `info` (from the publisher of `top`'s stream `layer`) to each
+  // subscriber: its SSRC, its timestamp line, its counts.
+  static void TranslateSenderReport(const Producer& top, int layer, const rtc::SenderInfo& info) {
     for (Consumer* c : top.consumers) {
       if (!c->rewriter.synced()) continue;
-      if (!top.layers.empty() && c->current_layer != p.layer) continue;
+      if (!top.layers.empty() && c->current_layer != layer) continue;
       rtc::SenderInfo out = info;
       out.ssrc = c->params.ssrc;
       out.rtp_timestamp = info.rtp_timestamp + c->rewriter.ts_offset();
@@ -1101,6 +1222,15 @@ class Worker::Impl final : public WebRtcTransport::Listener,
   }
 
   void RequestKeyFrame(Producer& p, int64_t now_ms, bool force) {
+    const Producer& top = p.parent != nullptr ? *p.parent : p;
+    if (top.relayed && p.params.kind == MediaKind::kVideo) {
+      // The publisher is on the source worker, which throttles again.
+      if (!force && now_ms - p.last_pli_ms < kPliIntervalMs) return;
+      p.last_pli_ms = now_ms;
+      PushRelay(top.source_worker, RelayMessage::Type::kKeyFrameRequest, top.source_producer_id,
+                p.layer, force, now_ms, {});
+      return;
+    }
     if (p.params.kind != MediaKind::kVideo || p.params.ssrc == 0) return;
     if (!force && now_ms - p.last_pli_ms < kPliIntervalMs) return;
     TransportEntry* e = Find(p.params.transport_id);
@@ -1170,16 +1300,181 @@ class Worker::Impl final : public WebRtcTransport::Listener,
       for (size_t i = 0; i < n; ++i) HandleDatagram(socket_->received(i), socket_->sender(i), now);
       if (n < UdpSocket::kBatch) break;
     }
-    socket_->Flush();
+    FlushOut();
   }
 
+  // Sends the queued datagrams and wakes the workers this one relayed to
+  // since the last flush (one eventfd write per target and flush).
+  void FlushOut() {
+    socket_->Flush();
+    for (size_t i = 0; i < wake_pending_.size(); ++i) {
+      if (wake_pending_[i] == 0) continue;
+      wake_pending_[i] = 0;
+      outbound_[i]->wake->Signal();
+    }
+  }
+
+ public:
+  // ---- Fan-out across workers ----
+
+  void SetPeers(std::vector<Worker*> peers, std::vector<std::shared_ptr<RelayLink>> inbound,
+                std::vector<std::shared_ptr<RelayLink>> outbound) {
+    peers_ = std::move(peers);
+    inbound_ = std::move(inbound);
+    outbound_ = std::move(outbound);
+    wake_pending_.assign(outbound_.size(), 0);
+    wake_->Signal();  // anything queued before the rings were known here
+  }
+
+  void AddRelay(uint64_t producer_id, size_t target, uint64_t relay_id) {
+    auto it = producers_.find(producer_id);
+    if (it == producers_.end() || it->second->relayed || target >= outbound_.size() ||
+        !outbound_[target]) {
+      return;
+    }
+    std::vector<Producer::Relay>& relays = it->second->relays;
+    std::erase_if(relays, [target](const Producer::Relay& r) { return r.worker == target; });
+    relays.push_back(Producer::Relay{target, relay_id});
+  }
+
+  void RemoveRelay(uint64_t producer_id, size_t target) {
+    auto it = producers_.find(producer_id);
+    if (it == producers_.end()) return;
+    std::erase_if(it->second->relays,
+                  [target](const Producer::Relay& r) { return r.worker == target; });
+  }
+
+  void AddRelayedProducer(ProducerParams params, size_t source, uint64_t source_producer_id) {
+    if (producers_.contains(params.producer_id) || source == owner_.index()) return;
+    auto p = std::make_unique<Producer>();
+    p->params = std::move(params);
+    // What a transport does stays on the source worker.
+    p->params.transport_id = 0;
+    p->params.nack = false;
+    p->params.transport_cc_extension_id = 0;
+    p->params.audio_level_extension_id = 0;
+    p->relayed = true;
+    p->source_worker = source;
+    p->source_producer_id = source_producer_id;
+    if (p->params.kind == MediaKind::kVideo && !p->params.rids.empty()) {
+      AddLayers(nullptr, *p);
+    } else if (p->params.kind == MediaKind::kVideo) {
+      p->history = std::make_unique<PacketHistory>();
+    }
+    producers_.emplace(p->params.producer_id, std::move(p));
+    owner_.counters_.producers.store(producers_.size(), std::memory_order_relaxed);
+  }
+
+  // Queues one message for worker `target`; a full ring drops it (counted).
+  void PushRelay(size_t target, RelayMessage::Type type, uint64_t producer_id, int layer,
+                 bool force, int64_t now_ms, std::span<const uint8_t> bytes) {
+    if (target >= outbound_.size() || !outbound_[target]) return;
+    RelayMessage* m = outbound_[target]->ring.TryBeginPush();
+    if (m == nullptr || bytes.size() > m->bytes.size()) {
+      owner_.counters_.relay_dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    m->type = type;
+    m->layer = static_cast<uint8_t>(layer);
+    m->force = force;
+    m->length = static_cast<uint16_t>(bytes.size());
+    m->producer_id = producer_id;
+    m->receive_ms = now_ms;
+    if (!bytes.empty()) std::memcpy(m->bytes.data(), bytes.data(), bytes.size());
+    outbound_[target]->ring.CommitPush();
+    wake_pending_[target] = 1;
+    owner_.counters_.relay_out.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void ArmRelayWait() {
+    if (!wake_descriptor_.is_open()) return;
+    wake_descriptor_.async_wait(asio::posix::stream_descriptor::wait_read,
+                                [this](const boost::system::error_code& ec) {
+                                  if (ec) return;
+                                  OnRelayReadable();
+                                  ArmRelayWait();
+                                });
+  }
+
+  void OnRelayReadable() {
+    // Reset before reading the rings: a push after this wakes again.
+    wake_->Drain();
+    const int64_t now = NowMs();
+    bool more = false;
+    for (const std::shared_ptr<RelayLink>& link : inbound_) {
+      if (!link) continue;
+      for (size_t i = 0; i < kMaxRelayBatch; ++i) {
+        RelayMessage* m = link->ring.Front();
+        if (m == nullptr) break;
+        HandleRelayMessage(*m, now);
+        link->ring.Pop();
+      }
+      if (link->ring.Front() != nullptr) more = true;
+    }
+    if (more) wake_->Signal();  // the rest after the socket and timers had a turn
+    FlushOut();
+  }
+
+  void HandleRelayMessage(RelayMessage& m, int64_t now_ms) {
+    auto it = producers_.find(m.producer_id);
+    if (it == producers_.end()) return;  // removed meanwhile
+    Producer& top = *it->second;
+    Producer* stream = StreamOf(top, top.layers.empty() ? 0 : m.layer);
+    if (stream == nullptr) return;
+    switch (m.type) {
+      case RelayMessage::Type::kRtp: {
+        if (!top.relayed) return;
+        auto packet = rtc::RtpPacket::Parse(std::span(m.bytes.data(), m.length));
+        if (!packet.ok()) return;
+        owner_.counters_.relay_in.fetch_add(1, std::memory_order_relaxed);
+        // The same path a local packet takes after the SSRC lookup: history
+        // (this worker answers its subscribers' NACKs), stream rate (layer
+        // choice), consumers.
+        if (stream->history) {
+          const auto stored =
+              stream->history->Store(packet->data(), packet->sequence_number(), m.receive_ms);
+          if (stored == PacketHistory::StoreResult::kDuplicate) {
+            owner_.counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
+            return;
+          }
+        }
+        UpdateStreamRate(*stream, packet->data().size(), m.receive_ms);
+        if (top.params.paused) return;
+        for (Consumer* c : top.consumers) Forward(*c, *packet, now_ms, *stream);
+        return;
+      }
+      case RelayMessage::Type::kKeyFrameRequest:
+        if (!top.relayed) RequestKeyFrame(*stream, now_ms, m.force);
+        return;
+      case RelayMessage::Type::kResync:
+        if (!top.relayed) return;
+        for (Consumer* c : top.consumers) {
+          if (top.layers.empty() || c->current_layer == stream->layer) c->rewriter.Resync();
+        }
+        if (stream->history) stream->history->Clear();
+        return;
+      case RelayMessage::Type::kRestart:
+        if (!top.relayed) return;
+        for (Consumer* c : top.consumers) RestartConsumer(*c);
+        return;
+      case RelayMessage::Type::kSenderReport: {
+        rtc::SenderInfo info;
+        if (!top.relayed || m.length != sizeof(info)) return;
+        std::memcpy(&info, m.bytes.data(), sizeof(info));  // same process: copied as is
+        TranslateSenderReport(top, stream->layer, info);
+        return;
+      }
+    }
+  }
+
+ private:
   // ---- TcpServer::Listener ----
 
   void OnTcpFrame(std::span<uint8_t> frame, const rtc::Tuple& from) override {
     HandleDatagram(frame, from, NowMs());
   }
 
-  void OnTcpReadDone() override { socket_->Flush(); }
+  void OnTcpReadDone() override { FlushOut(); }
 
   void OnTcpClosed(const rtc::Tuple& tuple) override {
     auto it = by_tuple_.find(tuple);
@@ -1250,7 +1545,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
       last_level_ms_ = now;
       ReportAudioLevels();
     }
-    socket_->Flush();
+    FlushOut();
   }
 
   // Passed by argument.
@@ -1262,6 +1557,8 @@ class Worker::Impl final : public WebRtcTransport::Listener,
   std::unique_ptr<UdpSocket> socket_;
   std::unique_ptr<TcpServer> tcp_;  // null: ICE-TCP disabled
   asio::posix::stream_descriptor descriptor_;
+  std::shared_ptr<WakeFd> wake_;  // shared with the workers that relay to this one
+  asio::posix::stream_descriptor wake_descriptor_;
   asio::steady_timer timer_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::unordered_map<uint64_t, TransportEntry> transports_;
@@ -1273,6 +1570,11 @@ class Worker::Impl final : public WebRtcTransport::Listener,
   int64_t last_level_ms_ = 0;
   int64_t last_twcc_ms_ = 0;
   std::vector<AudioLevel> levels_;  // reused every level interval
+  // Fan-out (ConnectPeers), by worker index; null at this worker's own index.
+  std::vector<Worker*> peers_;                        // not owned
+  std::vector<std::shared_ptr<RelayLink>> inbound_;   // rings other workers fill
+  std::vector<std::shared_ptr<RelayLink>> outbound_;  // rings this worker fills
+  std::vector<uint8_t> wake_pending_;                 // by target: something queued since the wake
 };
 
 Result<std::unique_ptr<Worker>> Worker::Start(const WorkerOptions& options, Listener* listener) {
@@ -1283,6 +1585,7 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerOptions& options, List
   std::unique_ptr<Worker> w(
       new Worker(options, std::move(cert).value(), std::move(socket).value(), listener));
   Impl* impl = w->impl_.get();
+  if (Status s = impl->OpenWake(); !s.ok()) return s;
   if (options.tcp_enabled) {
     auto tcp_port = impl->ListenTcp(options);
     if (!tcp_port.ok()) return tcp_port.status();
@@ -1380,6 +1683,52 @@ void Worker::SetConsumerPaused(uint64_t consumer_id, bool paused) {
 }
 
 void Worker::Post(std::function<void()> fn) { impl_->Post(std::move(fn)); }
+
+void Worker::ConnectPeers(std::span<Worker* const> workers) {
+  const size_t n = workers.size();
+  std::vector<std::vector<std::shared_ptr<RelayLink>>> in(n), out(n);
+  for (size_t i = 0; i < n; ++i) {
+    assert(workers[i]->index() == i);
+    in[i].resize(n);
+    out[i].resize(n);
+  }
+  for (size_t from = 0; from < n; ++from) {
+    for (size_t to = 0; to < n; ++to) {
+      if (from == to) continue;
+      auto link = std::make_shared<RelayLink>(workers[to]->options_.relay_ring_slots,
+                                              workers[to]->impl_->wake());
+      out[from][to] = link;
+      in[to][from] = std::move(link);
+    }
+  }
+  std::vector<Worker*> peers(workers.begin(), workers.end());
+  for (size_t i = 0; i < n; ++i) {
+    workers[i]->impl_->Post([impl = workers[i]->impl_.get(), peers, i_in = std::move(in[i]),
+                             i_out = std::move(out[i])]() mutable {
+      impl->SetPeers(std::move(peers), std::move(i_in), std::move(i_out));
+    });
+  }
+}
+
+void Worker::AddRelay(uint64_t producer_id, size_t target_worker, uint64_t relay_id) {
+  impl_->Post([impl = impl_.get(), producer_id, target_worker, relay_id] {
+    impl->AddRelay(producer_id, target_worker, relay_id);
+  });
+}
+
+void Worker::RemoveRelay(uint64_t producer_id, size_t target_worker) {
+  impl_->Post([impl = impl_.get(), producer_id, target_worker] {
+    impl->RemoveRelay(producer_id, target_worker);
+  });
+}
+
+void Worker::AddRelayedProducer(ProducerParams params, size_t source_worker,
+                                uint64_t source_producer_id) {
+  impl_->Post(
+      [impl = impl_.get(), p = std::move(params), source_worker, source_producer_id]() mutable {
+        impl->AddRelayedProducer(std::move(p), source_worker, source_producer_id);
+      });
+}
 
 size_t PlaceRoom(uint32_t sdkappid, std::string_view room_key, size_t workers) {
   if (workers <= 1) return 0;

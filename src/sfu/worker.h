@@ -7,6 +7,10 @@
 // transport by tuple (by ICE ufrag for a new STUN check) → SRTP → producer by SSRC (or MID, and RID
 // for a simulcast layer) → each consumer rewrites SSRC / sequence number / timestamp / payload type
 // (and VP8 picture ids across layer switches) → SRTP → sendmmsg batch.
+// Fan-out across workers (docs/MEDIA.md): after ConnectPeers, a producer's
+// accepted packets can also be handed to other workers through lock-free
+// single-producer rings (one per ordered pair of workers), where a relayed
+// copy of the producer feeds that worker's consumers.
 // Received bytes are untrusted.
 #pragma once
 
@@ -44,6 +48,9 @@ struct WorkerOptions {
   std::chrono::milliseconds tcp_unauthenticated_timeout{10'000};
   // Room messages over data channels (room.max_message_bytes / max_messages_per_s).
   DataChannelLimits data_channels;
+  // Slots (power of two) of each ring from another worker (ConnectPeers);
+  // a slot holds one packet, so a ring takes about 1.5 KiB per slot.
+  size_t relay_ring_slots = 512;
 };
 
 // What the publisher sends on one m-section (from its offer and our answer).
@@ -129,6 +136,7 @@ struct WorkerCounters {
   std::atomic<uint64_t> rtcp_in{0};
   std::atomic<uint64_t> dropped{0};
   std::atomic<uint64_t> transports{0};
+  std::atomic<uint64_t> producers{0};  // including relayed ones (fan-out)
   // Loss recovery (docs/MEDIA.md).
   std::atomic<uint64_t> nack_in{0};        // sequence numbers NACKed by subscribers
   std::atomic<uint64_t> retransmitted{0};  // answered from the packet history
@@ -139,6 +147,10 @@ struct WorkerCounters {
   std::atomic<uint64_t> probes_ok{0};       // probe clusters that proved a higher rate
   std::atomic<uint64_t> probes_failed{0};   // probe clusters that did not
   std::atomic<uint64_t> layer_switches{0};  // simulcast layer changes towards subscribers
+  // Fan-out across workers (docs/MEDIA.md "Fan-out across workers").
+  std::atomic<uint64_t> relay_out{0};      // messages handed to other workers' rings
+  std::atomic<uint64_t> relay_in{0};       // relayed packets received from other workers
+  std::atomic<uint64_t> relay_dropped{0};  // messages dropped: the target's ring was full
 };
 
 class Worker {
@@ -207,6 +219,24 @@ class Worker {
   // "Room messages"): its data channels then exchange messages with the other
   // transports of the same `room_key`. Ends with CloseTransport.
   void SetDataRoute(uint64_t transport_id, std::string room_key, std::string user_id);
+
+  // ---- Fan-out across workers (docs/MEDIA.md) ----
+  // Connects every worker of the process to every other: workers[i] must
+  // have index() == i. Call once, on the control thread, before any relay;
+  // all connected workers must be stopped before any of them is destroyed.
+  static void ConnectPeers(std::span<Worker* const> workers);
+  // Producer side: every packet of `producer_id` this worker accepts (after
+  // RTX decoding and the duplicate check) is also handed, once, to worker
+  // `target_worker`, where `relay_id` is its relayed producer. Removing the
+  // producer removes the relayed one there too.
+  void AddRelay(uint64_t producer_id, size_t target_worker, uint64_t relay_id);
+  void RemoveRelay(uint64_t producer_id, size_t target_worker);
+  // Consumer side: a producer without a transport (params.producer_id is
+  // the relay id; transport_id, NACK, transport-cc and audio level are
+  // ignored) fed from worker `source_worker`, where it is `source_producer_id`.
+  // Its consumers' NACKs are answered from this worker's history; keyframe
+  // requests go back to the source worker.
+  void AddRelayedProducer(ProducerParams params, size_t source_worker, uint64_t source_producer_id);
   // Runs `fn` on the worker thread (tests, stats).
   void Post(std::function<void()> fn);
 

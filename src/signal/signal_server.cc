@@ -96,6 +96,14 @@ struct PublishedTrack {
   std::string mid;
   uint64_t producer_id = 0;
   std::vector<rtc::RtpCodec> codecs;  // primary codecs accepted in our answer
+  // What the producer was created with (paused and priority kept current):
+  // the parameters of its relayed copies on other workers (fan-out).
+  sfu::ProducerParams params;
+  struct Relay {
+    uint64_t relay_id = 0;  // the relayed producer on that worker
+    size_t consumers = 0;   // there; the relay goes with the last one
+  };
+  std::map<size_t, Relay> relays;  // by target worker
 };
 
 struct SubSection {
@@ -105,8 +113,9 @@ struct SubSection {
   std::string track_id;
   TrackKind kind = TrackKind::kAudio;
   TrackSource source = TrackSource::kMicrophone;
-  uint64_t producer_id = 0;
+  uint64_t producer_id = 0;  // the publisher's (home worker) producer
   uint64_t consumer_id = 0;
+  bool relayed = false;  // consumes a relayed copy on the subscribe worker
   uint32_t ssrc = 0;
   uint32_t rtx_ssrc = 0;  // 0: no RTX codec for this track
   bool active = true;
@@ -143,6 +152,7 @@ struct SignalServer::Session {
   std::map<std::string, PublishedTrack> tracks;
   // Subscribe peer connection.
   uint64_t sub_transport = 0;
+  size_t sub_worker = 0;  // of sub_transport: the room's worker unless fanned out
   rtc::IceCredentials sub_ice;
   bool sub_remote_set = false;
   std::vector<SubSection> sections;
@@ -168,6 +178,7 @@ struct SignalServer::Room {
   std::string comm_id;
   size_t worker = 0;
   std::map<std::string, uint64_t> members;  // user id → session id
+  size_t sub_transports = 0;                // members' subscribe transports (fan-out)
   ActiveSpeakerDetector speaker;            // `active-speaker` events
 };
 
@@ -211,6 +222,70 @@ SignalServer::Session* SignalServer::SessionOf(uint64_t conn_id) {
 
 sfu::Worker& SignalServer::WorkerOf(const Session& s) {
   return *workers_[s.room != nullptr ? s.room->worker : 0];
+}
+
+sfu::Worker& SignalServer::SubWorkerOf(const Session& s) { return *workers_[s.sub_worker]; }
+
+size_t SignalServer::PlaceSubscribeTransport(const Session& s) const {
+  const size_t home = s.room != nullptr ? s.room->worker : 0;
+  if (options_.fanout_min_subscribers == 0 || s.room == nullptr ||
+      s.room->sub_transports < options_.fanout_min_subscribers) {
+    return home;
+  }
+  // The worker with the fewest transports by our own count (what the workers
+  // count themselves lags behind the commands posted to them); home on a tie,
+  // then the lowest index.
+  size_t best = home;
+  for (size_t i = 0; i < transports_per_worker_.size(); ++i) {
+    if (transports_per_worker_[i] < transports_per_worker_[best]) best = i;
+  }
+  return best;
+}
+
+uint64_t SignalServer::AcquireRelay(const Session& publisher, PublishedTrack& track,
+                                    size_t target) {
+  const size_t home = publisher.room != nullptr ? publisher.room->worker : 0;
+  if (target == home) return track.producer_id;
+  auto [it, created] = track.relays.try_emplace(target);
+  if (created) {
+    it->second.relay_id = next_media_id_++;
+    sfu::ProducerParams p = track.params;
+    p.producer_id = it->second.relay_id;
+    // The relayed producer first, then the relay: both are posted, and
+    // packets arriving before the copy exists are dropped there.
+    workers_[target]->AddRelayedProducer(std::move(p), home, track.producer_id);
+    workers_[home]->AddRelay(track.producer_id, target, it->second.relay_id);
+  }
+  ++it->second.consumers;
+  return it->second.relay_id;
+}
+
+void SignalServer::ReleaseRelay(const Session& subscriber, const SubSection& sec) {
+  if (!sec.relayed) return;
+  auto pub = sessions_.find(sec.publisher);
+  if (pub == sessions_.end()) return;
+  auto t = pub->second->tracks.find(sec.track_id);
+  if (t == pub->second->tracks.end() || t->second.producer_id != sec.producer_id) return;
+  PublishedTrack& track = t->second;
+  auto r = track.relays.find(subscriber.sub_worker);
+  if (r == track.relays.end() || --r->second.consumers > 0) return;
+  WorkerOf(*pub->second).RemoveRelay(track.producer_id, r->first);
+  workers_[r->first]->RemoveProducer(r->second.relay_id);
+  track.relays.erase(r);
+}
+
+void SignalServer::RemoveRelays(const Session& publisher, PublishedTrack& track) {
+  for (const auto& [target, relay] : track.relays) {
+    WorkerOf(publisher).RemoveRelay(track.producer_id, target);
+    workers_[target]->RemoveProducer(relay.relay_id);  // its consumers go with it
+  }
+  track.relays.clear();
+}
+
+void SignalServer::ForEachCopy(const Session& publisher, const PublishedTrack& track,
+                               const std::function<void(sfu::Worker&, uint64_t)>& fn) {
+  fn(WorkerOf(publisher), track.producer_id);
+  for (const auto& [target, relay] : track.relays) fn(*workers_[target], relay.relay_id);
 }
 
 store::AppStore* SignalServer::AppStoreFor(uint32_t sdkappid) {
@@ -690,9 +765,9 @@ Status RemoteTransportParams(const rtc::SessionDescription& d, std::string* ufra
 
 }  // namespace
 
-rtc::LocalCapabilities SignalServer::Local(const Session& s, const rtc::IceCredentials& ice,
-                                           uint64_t version) {
-  const sfu::Worker& w = WorkerOf(s);
+rtc::LocalCapabilities SignalServer::Local(const Session& s, size_t worker,
+                                           const rtc::IceCredentials& ice, uint64_t version) {
+  const sfu::Worker& w = *workers_[worker];
   rtc::LocalCapabilities local;
   local.session_id = s.id;
   local.session_version = version;
@@ -756,11 +831,12 @@ Status SignalServer::HandlePublish(Session& s, const PublishRequest& m, json* da
     s.pub_ice = rtc::IceCredentials::Generate();
     s.pub_transport = next_media_id_++;
     by_transport_[s.pub_transport] = s.id;
+    ++transports_per_worker_[s.room->worker];
     worker.CreateTransport(s.pub_transport, s.pub_ice);
     // Room messages of this connection go to the room's other publish connections.
     worker.SetDataRoute(s.pub_transport, s.room->comm_id, s.user_id);
   }
-  auto answer = rtc::BuildAnswer(*offer, Local(s, s.pub_ice, ++s.pub_version));
+  auto answer = rtc::BuildAnswer(*offer, Local(s, s.room->worker, s.pub_ice, ++s.pub_version));
   if (!answer.ok()) return answer.status();
   std::string remote_ufrag;
   rtc::Fingerprint remote_fp;
@@ -812,7 +888,9 @@ Status SignalServer::HandlePublish(Session& s, const PublishRequest& m, json* da
       if (existing->second.mid == a.mid && existing->second.info.kind == t.kind) {
         if (existing->second.info.muted != t.muted) {
           existing->second.info.muted = t.muted;
-          worker.SetProducerPaused(existing->second.producer_id, t.muted);
+          existing->second.params.paused = t.muted;
+          ForEachCopy(s, existing->second,
+                      [&](sfu::Worker& w, uint64_t id) { w.SetProducerPaused(id, t.muted); });
           Broadcast(*s.room, &s, EncodeEvent(TrackMuteEvent{s.user_id, t.track_id, t.muted}));
         }
         continue;  // renegotiation (e.g. ICE restart): the producer stays
@@ -879,6 +957,7 @@ Status SignalServer::HandlePublish(Session& s, const PublishRequest& m, json* da
       }
     }
     if (p.ssrc == 0 && !o.ssrcs.empty() && !o.simulcast) p.ssrc = o.ssrcs.front().ssrc;
+    pt.params = p;
     worker.AddProducer(std::move(p));
     Broadcast(*s.room, &s, EncodeEvent(TrackPublishedEvent{s.user_id, pt.info}));
     s.tracks.emplace(t.track_id, std::move(pt));
@@ -891,6 +970,7 @@ Status SignalServer::HandlePublish(Session& s, const PublishRequest& m, json* da
 void SignalServer::RemoveTrack(Session& s, const std::string& track_id, bool notify) {
   auto it = s.tracks.find(track_id);
   if (it == s.tracks.end()) return;
+  RemoveRelays(s, it->second);
   WorkerOf(s).RemoveProducer(it->second.producer_id);  // its consumers go with it
   s.tracks.erase(it);
   if (notify && s.room != nullptr) {
@@ -912,7 +992,11 @@ Status SignalServer::HandleMute(Session& s, const MuteRequest& m) {
   if (it == s.tracks.end()) return Err(kUnknownTrack, "No published track `" + m.track_id + "`.");
   if (it->second.info.muted == m.muted) return Status::Ok();
   it->second.info.muted = m.muted;
-  WorkerOf(s).SetProducerPaused(it->second.producer_id, m.muted);
+  it->second.params.paused = m.muted;
+  // Relayed copies too: a resume reaches them through the relay (consumers
+  // restart), but a copy's own pause state gates what it forwards.
+  ForEachCopy(s, it->second,
+              [&](sfu::Worker& w, uint64_t id) { w.SetProducerPaused(id, m.muted); });
   Broadcast(*s.room, &s, EncodeEvent(TrackMuteEvent{s.user_id, m.track_id, m.muted}));
   return Status::Ok();
 }
@@ -950,7 +1034,7 @@ Status SignalServer::HandleVideoControl(Session& s, const std::string& user_id, 
   Session::VideoPref& pref = s.video_prefs[key];
   if (quality) pref.quality = *quality;
   if (paused) pref.paused = *paused;
-  sfu::Worker& worker = WorkerOf(s);
+  sfu::Worker& worker = SubWorkerOf(s);
   for (const SubSection& sec : s.sections) {
     if (!sec.active || sec.kind != TrackKind::kVideo || sec.user_id != user_id ||
         sec.source != source) {
@@ -975,19 +1059,18 @@ void SignalServer::UpdateRoomSubscriptions(Room& room, const Session* except) {
 
 void SignalServer::UpdateSubscriptions(Session& s) {
   if (s.room == nullptr) return;
-  sfu::Worker& worker = WorkerOf(s);
   // What this user should receive: every track of everybody else.
   struct Want {
     const Session* publisher;
     const std::string* track_id;
-    const PublishedTrack* track;
+    PublishedTrack* track;
   };
   std::vector<Want> want;
   for (const auto& [user_id, sid] : s.room->members) {
     if (sid == s.id) continue;
     auto it = sessions_.find(sid);
     if (it == sessions_.end()) continue;
-    for (const auto& [track_id, t] : it->second->tracks) {
+    for (auto& [track_id, t] : it->second->tracks) {
       // PrivateMapKey receive rights: tracks this user may not receive are not offered.
       if ((s.privileges & RecvBit(t.info.kind, t.info.source)) == 0) continue;
       want.push_back({it->second.get(), &track_id, &t});
@@ -1000,7 +1083,9 @@ void SignalServer::UpdateSubscriptions(Session& s) {
         want, [&](const Want& w) { return w.track->producer_id == sec.producer_id; });
     if (!still) {
       sec.active = false;
-      worker.RemoveConsumer(sec.consumer_id);
+      SubWorkerOf(s).RemoveConsumer(sec.consumer_id);
+      ReleaseRelay(s, sec);
+      sec.relayed = false;
       changed = true;
     }
   }
@@ -1029,9 +1114,13 @@ void SignalServer::UpdateSubscriptions(Session& s) {
     if (s.sub_transport == 0) {
       s.sub_ice = rtc::IceCredentials::Generate();
       s.sub_transport = next_media_id_++;
+      s.sub_worker = PlaceSubscribeTransport(s);
       by_transport_[s.sub_transport] = s.id;
-      worker.CreateTransport(s.sub_transport, s.sub_ice);
+      ++transports_per_worker_[s.sub_worker];
+      ++s.room->sub_transports;
+      SubWorkerOf(s).CreateTransport(s.sub_transport, s.sub_ice);
     }
+    sfu::Worker& worker = SubWorkerOf(s);
     sec->publisher = w.publisher->id;
     sec->user_id = w.publisher->user_id;
     sec->track_id = *w.track_id;
@@ -1045,7 +1134,8 @@ void SignalServer::UpdateSubscriptions(Session& s) {
     sfu::ConsumerParams cp;
     cp.consumer_id = sec->consumer_id;
     cp.transport_id = s.sub_transport;
-    cp.producer_id = sec->producer_id;
+    cp.producer_id = AcquireRelay(*w.publisher, *w.track, s.sub_worker);
+    sec->relayed = cp.producer_id != sec->producer_id;
     cp.ssrc = sec->ssrc;
     cp.payload_map.fill(sfu::ConsumerParams::kNoPayloadType);
     // One payload type per codec for the whole subscribe connection (BUNDLE).
@@ -1142,7 +1232,8 @@ void SignalServer::SendSubscribeOffer(Session& s) {
           SubscribeOfferTrack{sec.mid, sec.user_id, sec.track_id, sec.kind, sec.source});
     }
   }
-  auto offer = rtc::BuildSubscribeOffer(options, Local(s, s.sub_ice, ++s.sub_version));
+  auto offer =
+      rtc::BuildSubscribeOffer(options, Local(s, s.sub_worker, s.sub_ice, ++s.sub_version));
   if (!offer.ok()) {
     LogError(kTag, "subscribe offer failed", {{"error", offer.status().ToString()}});
     return;
@@ -1177,7 +1268,7 @@ Status SignalServer::HandleSubscribe(Session& s, const SubscribeRequest& m) {
   std::string ufrag;
   rtc::Fingerprint fp;
   AEGIS_RETURN_IF_ERROR(RemoteTransportParams(*answer, &ufrag, &fp));
-  WorkerOf(s).SetRemoteParameters(s.sub_transport, ufrag, fp.algorithm, fp.value);
+  SubWorkerOf(s).SetRemoteParameters(s.sub_transport, ufrag, fp.algorithm, fp.value);
   // Transport-wide sequence numbers only if the subscriber kept the extension.
   uint8_t twcc = 0;
   for (const rtc::MediaSection& a : answer->media) {
@@ -1185,7 +1276,7 @@ Status SignalServer::HandleSubscribe(Session& s, const SubscribeRequest& m) {
       if (e.uri == rtc::kExtTransportCc && e.id == kSubscribeTransportCcId) twcc = e.id;
     }
   }
-  WorkerOf(s).SetTransportFeedback(s.sub_transport, twcc);
+  SubWorkerOf(s).SetTransportFeedback(s.sub_transport, twcc);
   s.sub_remote_set = true;
   s.outstanding_offer = 0;  // a pending re-offer follows the ok reply (Dispatch)
   return Status::Ok();
@@ -1196,16 +1287,28 @@ Status SignalServer::HandleSubscribe(Session& s, const SubscribeRequest& m) {
 void SignalServer::Leave(Session& s, std::string_view reason, bool in_registry) {
   if (s.state == Session::State::kConnected || s.room == nullptr) return;
   Room& room = *s.room;
-  sfu::Worker& worker = WorkerOf(s);
   const int64_t now_s = clock_.NowUnixMillis() / 1000;
   std::vector<std::string> tracks;
   for (const auto& [id, t] : s.tracks) tracks.push_back(id);
   for (const std::string& id : tracks) RemoveTrack(s, id, true);
-  for (uint64_t* t : {&s.pub_transport, &s.sub_transport}) {
-    if (*t == 0) continue;
-    worker.CloseTransport(*t);
-    by_transport_.erase(*t);
-    *t = 0;
+  // Closing the subscribe transport removes its consumers; relays that fed
+  // only them go too.
+  for (const SubSection& sec : s.sections) {
+    if (sec.active) ReleaseRelay(s, sec);
+  }
+  if (s.pub_transport != 0) {
+    WorkerOf(s).CloseTransport(s.pub_transport);
+    by_transport_.erase(s.pub_transport);
+    --transports_per_worker_[room.worker];
+    s.pub_transport = 0;
+  }
+  if (s.sub_transport != 0) {
+    SubWorkerOf(s).CloseTransport(s.sub_transport);
+    by_transport_.erase(s.sub_transport);
+    --transports_per_worker_[s.sub_worker];
+    --room.sub_transports;
+    s.sub_transport = 0;
+    s.sub_worker = 0;
   }
   s.sections.clear();
   s.outstanding_offer = 0;
@@ -1335,9 +1438,12 @@ void SignalServer::SetCameraPriority(Room& room, const std::string& user_id, uin
   auto sit = sessions_.find(member->second);
   if (sit == sessions_.end()) return;
   Session& s = *sit->second;
-  for (const auto& [id, track] : s.tracks) {
+  for (auto& [id, track] : s.tracks) {
     if (track.info.kind == TrackKind::kVideo && track.info.source == TrackSource::kCamera) {
-      WorkerOf(s).SetProducerPriority(track.producer_id, priority);
+      track.params.priority = priority;
+      ForEachCopy(s, track, [priority](sfu::Worker& w, uint64_t producer) {
+        w.SetProducerPriority(producer, priority);
+      });
     }
   }
 }

@@ -33,6 +33,9 @@
 
 namespace aegis::signal {
 
+struct PublishedTrack;
+struct SubSection;
+
 struct SignalServerOptions {
   std::string announced_ip = "127.0.0.1";  // the UDP host candidate we announce
   int64_t unauthenticated_timeout_ms = 10'000;
@@ -50,6 +53,11 @@ struct SignalServerOptions {
   // room.max_message_bytes: the room message payload cap; the publish answer
   // advertises the matching SCTP a=max-message-size (sfu/room_message.h).
   size_t max_room_message_bytes = 16384;
+  // media.fanout_min_subscribers (docs/MEDIA.md "Fan-out across workers"):
+  // once a room has this many subscribe transports, a new one goes to the
+  // worker with the fewest transports (the room's own on a tie), and the
+  // producers it consumes are relayed there. 0: always the room's worker.
+  size_t fanout_min_subscribers = 64;
 };
 
 class SignalServer final : public net::WebSocketHandler, public sfu::Worker::Listener {
@@ -62,7 +70,10 @@ class SignalServer final : public net::WebSocketHandler, public sfu::Worker::Lis
                const Clock& clock, PostFn post);
   // The media workers (non-empty), before the first connection; they take
   // this server as their Listener, so they are started after it.
-  void SetWorkers(std::vector<sfu::Worker*> workers) { workers_ = std::move(workers); }
+  void SetWorkers(std::vector<sfu::Worker*> workers) {
+    workers_ = std::move(workers);
+    transports_per_worker_.assign(workers_.size(), 0);
+  }
   ~SignalServer() override;
   SignalServer(const SignalServer&) = delete;
   SignalServer& operator=(const SignalServer&) = delete;
@@ -128,8 +139,24 @@ class SignalServer final : public net::WebSocketHandler, public sfu::Worker::Lis
   void CloseConn(net::WebSocketConnection& conn, uint16_t code, const std::string& reason);
   void DestroySession(uint64_t session_id);
   store::AppStore* AppStoreFor(uint32_t sdkappid);
+  // The room's (home) worker: publish transports, producers, data channels.
   sfu::Worker& WorkerOf(const Session& s);
-  rtc::LocalCapabilities Local(const Session& s, const rtc::IceCredentials& ice, uint64_t version);
+  // The worker of the session's subscribe transport and its consumers.
+  sfu::Worker& SubWorkerOf(const Session& s);
+  // Where a new subscribe transport of `s` goes (fan-out rule above).
+  size_t PlaceSubscribeTransport(const Session& s) const;
+  // The consumer side of fan-out: the producer id to consume `track` by on
+  // worker `target` (a relayed copy, created on first use, when `target` is
+  // not the publisher's worker), and its release when that consumer goes.
+  uint64_t AcquireRelay(const Session& publisher, PublishedTrack& track, size_t target);
+  void ReleaseRelay(const Session& subscriber, const SubSection& sec);
+  // Closes the relays of a producer that goes away.
+  void RemoveRelays(const Session& publisher, PublishedTrack& track);
+  // Runs `fn` for the producer and each relayed copy of it (mute, priority).
+  void ForEachCopy(const Session& publisher, const PublishedTrack& track,
+                   const std::function<void(sfu::Worker&, uint64_t)>& fn);
+  rtc::LocalCapabilities Local(const Session& s, size_t worker, const rtc::IceCredentials& ice,
+                               uint64_t version);
 
   // Passed by argument.
   SignalServerOptions options_;
@@ -148,6 +175,7 @@ class SignalServer final : public net::WebSocketHandler, public sfu::Worker::Lis
   std::map<std::string, size_t> connections_per_ip_;
   std::map<uint32_t, std::unique_ptr<store::AppStore>> app_stores_;
   std::set<std::string> used_comm_ids_;
+  std::vector<size_t> transports_per_worker_;  // ours, by worker index (placement)
   std::set<uint64_t> closing_;  // connections we closed; their late frames are ignored
   uint64_t next_session_id_ = 1;
   uint64_t next_media_id_ = 1;   // transports, producers, consumers

@@ -455,6 +455,12 @@ class SignalServerTest : public ::testing::Test {
     return workers_[i]->counters().transports.load();
   }
 
+  // Producers (relayed copies included) on worker `i`, as TransportsOn.
+  uint64_t ProducersOn(size_t i) {
+    TransportsOn(i);
+    return workers_[i]->counters().producers.load();
+  }
+
   std::vector<store::RoomInstance> StoredRooms(const App& app) {
     auto app_store = store_->OpenApp(app.sdkappid);
     EXPECT_TRUE(app_store.ok()) << app_store.status().ToString();
@@ -1762,6 +1768,123 @@ TEST_F(SignalServerTest, SimulcastPublishAndSubscriberVideoControls) {
       Request(bob, json{{"type", "set-video-quality"}, {"userId", "alice"}, {"quality", "medium"}}),
       "invalid_field");
   EXPECT_FALSE(bob->closed());
+}
+
+// ---- fan-out across workers ----
+
+class SignalServerFanoutTest : public SignalServerTest {
+ protected:
+  void SetUp() override {
+    SignalServerTest::SetUp();
+    std::vector<sfu::Worker*> raw;
+    for (auto& w : workers_) raw.push_back(w.get());
+    sfu::Worker::ConnectPeers(raw);
+  }
+  SignalServerOptions ServerOptions() const override {
+    SignalServerOptions o;
+    o.fanout_min_subscribers = 1;
+    return o;
+  }
+};
+
+TEST_F(SignalServerFanoutTest, SubscribersBeyondTheThresholdGoToTheLeastLoadedWorker) {
+  Conn alice = Joined(app1_, "alice");
+  Conn bob = Joined(app1_, "bob");
+  Conn carol = Joined(app1_, "carol");
+  const size_t home = RoomWorker(app1_);
+  const size_t other = 1 - home;
+  const auto candidate = [this](size_t w) {
+    return " 127.0.0.1 " + std::to_string(workers_[w]->port()) + " typ host";
+  };
+  ASSERT_EQ(MsgType(Publish(alice, ReadSdpFixture(kPublishFixture), MicCamTracks())), "ok");
+  // bob's subscribe transport is the room's first: home. carol's is the
+  // second (threshold 1): the other worker, which has fewer transports.
+  const std::string bob_sdp = TakeEvent(*bob, "subscribe-offer")["sdp"].get<std::string>();
+  EXPECT_NE(bob_sdp.find(candidate(home)), std::string::npos) << bob_sdp;
+  json carol_offer = TakeEvent(*carol, "subscribe-offer");
+  const std::string carol_sdp = carol_offer["sdp"].get<std::string>();
+  EXPECT_NE(carol_sdp.find(candidate(other)), std::string::npos) << carol_sdp;
+  EXPECT_EQ(carol_sdp.find(candidate(home)), std::string::npos) << carol_sdp;
+  EXPECT_NE(carol_sdp.find("a=fingerprint:sha-256 " + workers_[other]->certificate().fingerprint()),
+            std::string::npos)
+      << carol_sdp;
+  EXPECT_EQ(TransportsOn(home), 2u);   // alice's publish, bob's subscribe
+  EXPECT_EQ(TransportsOn(other), 1u);  // carol's subscribe
+  // Her consumers take relayed copies of alice's two producers there.
+  EXPECT_EQ(ProducersOn(home), 2u);
+  EXPECT_EQ(ProducersOn(other), 2u);
+  EXPECT_EQ(
+      MsgType(Subscribe(carol, carol_offer["offerId"].get<int64_t>(), SubscribeAnswer(carol_sdp))),
+      "ok");
+  // Mute/unmute and video controls reach the copies and carol's worker.
+  EXPECT_EQ(MsgType(Request(alice, json{{"type", "mute"}, {"trackId", "cam"}, {"muted", true}})),
+            "ok");
+  EXPECT_EQ(MsgType(Request(alice, json{{"type", "mute"}, {"trackId", "cam"}, {"muted", false}})),
+            "ok");
+  EXPECT_EQ(
+      MsgType(Request(carol, json{{"type", "pause-video"}, {"userId", "alice"}, {"paused", true}})),
+      "ok");
+
+  // The last consumer of a producer there goes: so does its copy.
+  EXPECT_EQ(
+      MsgType(Request(alice, json{{"type", "unpublish"}, {"trackIds", json::array({"cam"})}})),
+      "ok");
+  EXPECT_EQ(ProducersOn(home), 1u);
+  EXPECT_EQ(ProducersOn(other), 1u);
+
+  // A late joiner also goes to the other worker (1 transport against 2);
+  // the mic's copy there is shared.
+  Conn dave = Joined(app1_, "dave");
+  EXPECT_NE(TakeEvent(*dave, "subscribe-offer")["sdp"].get<std::string>().find(candidate(other)),
+            std::string::npos);
+  EXPECT_EQ(TransportsOn(other), 2u);
+  EXPECT_EQ(ProducersOn(other), 1u);
+  ASSERT_EQ(MsgType(Request(carol, json{{"type", "leave"}})), "ok");
+  EXPECT_EQ(TransportsOn(other), 1u);
+  EXPECT_EQ(ProducersOn(other), 1u);  // dave still consumes it
+  ASSERT_EQ(MsgType(Request(dave, json{{"type", "leave"}})), "ok");
+  EXPECT_EQ(TransportsOn(other), 0u);
+  EXPECT_EQ(ProducersOn(other), 0u);
+
+  // A producer that goes takes its copies with it.
+  Conn erin = Joined(app1_, "erin");
+  EXPECT_NE(TakeEvent(*erin, "subscribe-offer")["sdp"].get<std::string>().find(candidate(other)),
+            std::string::npos);
+  EXPECT_EQ(ProducersOn(other), 1u);
+  ASSERT_EQ(MsgType(Request(alice, json{{"type", "leave"}})), "ok");
+  EXPECT_EQ(ProducersOn(home), 0u);
+  EXPECT_EQ(ProducersOn(other), 0u);
+  EXPECT_EQ(TransportsOn(other), 1u);  // erin's subscribe transport stays
+  ASSERT_EQ(MsgType(Request(erin, json{{"type", "leave"}})), "ok");
+  ASSERT_EQ(MsgType(Request(bob, json{{"type", "leave"}})), "ok");
+  EXPECT_EQ(TransportsOn(home), 0u);
+  EXPECT_EQ(TransportsOn(other), 0u);
+}
+
+class SignalServerNoFanoutTest : public SignalServerFanoutTest {
+ protected:
+  SignalServerOptions ServerOptions() const override {
+    SignalServerOptions o;
+    o.fanout_min_subscribers = 0;
+    return o;
+  }
+};
+
+TEST_F(SignalServerNoFanoutTest, ZeroKeepsEveryTransportOnTheRoomsWorker) {
+  Conn alice = Joined(app1_, "alice");
+  Conn bob = Joined(app1_, "bob");
+  Conn carol = Joined(app1_, "carol");
+  const size_t home = RoomWorker(app1_);
+  ASSERT_EQ(MsgType(Publish(alice, ReadSdpFixture(kPublishFixture), MicCamTracks())), "ok");
+  const std::string port = " 127.0.0.1 " + std::to_string(workers_[home]->port()) + " typ host";
+  EXPECT_NE(TakeEvent(*bob, "subscribe-offer")["sdp"].get<std::string>().find(port),
+            std::string::npos);
+  EXPECT_NE(TakeEvent(*carol, "subscribe-offer")["sdp"].get<std::string>().find(port),
+            std::string::npos);
+  EXPECT_EQ(TransportsOn(home), 3u);
+  EXPECT_EQ(TransportsOn(1 - home), 0u);
+  EXPECT_EQ(ProducersOn(home), 2u);
+  EXPECT_EQ(ProducersOn(1 - home), 0u);
 }
 
 }  // namespace
