@@ -29,11 +29,16 @@ std::optional<SimulcastRewriter::Output> SimulcastRewriter::Rewrite(uint16_t seq
             : 0;
     seq_offset_ = static_cast<uint16_t>(next_seq_ - seq);
     ts_offset_ = last_ts_ + gap_ts - ts;
-    epoch_seq_ = next_seq_;
-    epoch_source_seq_ = seq;
+    highest_source_seq_ = seq;
+    epoch_span_ = 1;
     synced_ = true;
     started_ = true;
-  } else if (SeqDiff(seq, epoch_source_seq_) < 0) {
+  } else if (const int d = SeqDiff(seq, highest_source_seq_); d > 0) {
+    highest_source_seq_ = seq;
+    epoch_span_ = std::min<uint32_t>(epoch_span_ + static_cast<uint32_t>(d), kMaxEpochSpan);
+  } else if (static_cast<int64_t>(epoch_span_) - 1 + d < 0) {
+    // Older than the epoch's first packet (measured back from the newest,
+    // so an epoch may run for any number of packets).
     return std::nullopt;
   }
   Output out;
@@ -73,9 +78,9 @@ void SimulcastRewriter::RewriteVp8(std::span<uint8_t> payload) {
 }
 
 std::optional<uint16_t> SimulcastRewriter::SourceSeq(uint16_t out_seq) const {
-  if (!synced_ || SeqDiff(out_seq, epoch_seq_) < 0 || SeqDiff(out_seq, next_seq_) >= 0) {
-    return std::nullopt;
-  }
+  // 1: the last one sent; at most epoch_span_ back stays in this epoch.
+  const int back = SeqDiff(next_seq_, out_seq);
+  if (!synced_ || back <= 0 || static_cast<uint32_t>(back) > epoch_span_) return std::nullopt;
   return static_cast<uint16_t>(out_seq - seq_offset_);
 }
 

@@ -60,8 +60,12 @@ class SimulcastRewriter {
   uint16_t seq_offset_ = 0;
   uint32_t ts_offset_ = 0;
   uint16_t next_seq_;
-  uint16_t epoch_seq_ = 0;         // first output sequence number of this epoch
-  uint16_t epoch_source_seq_ = 0;  // its source sequence number
+  // The newest source sequence number of this epoch, and how many numbers
+  // the epoch spans from its first packet to it (capped: only the last
+  // 32767 can be told apart anyway).
+  static constexpr uint32_t kMaxEpochSpan = 1U << 30;
+  uint16_t highest_source_seq_ = 0;
+  uint32_t epoch_span_ = 0;
   uint32_t last_ts_;
   int64_t last_sent_ms_ = 0;
   // VP8 (RFC 7741): offsets added to the source's 15-bit PictureID and 8-bit

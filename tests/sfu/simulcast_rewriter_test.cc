@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "rtc/rtp/codecs.h"
@@ -148,6 +149,37 @@ TEST_F(RewriterTest, SourceSeqMapsOnlyTheCurrentEpoch) {
   EXPECT_EQ(rw_.SourceSeq(b->seq), 7000);
   EXPECT_FALSE(rw_.SourceSeq(a->seq).has_value());  // old layer: other numbering
   EXPECT_FALSE(rw_.SourceSeq(static_cast<uint16_t>(b->seq + 1)).has_value());  // not sent yet
+}
+
+// An epoch is not limited to half the sequence space: 100 000 packets of one
+// source (several wraps) are all forwarded and NACKs keep mapping back, while
+// a packet from before a later re-sync is still dropped. (Every packet after
+// the 32 768th of an epoch used to be dropped: a broadcast's video stopped
+// after about 270 s.)
+TEST_F(RewriterTest, LongEpochsKeepForwardingAndMappingNacks) {
+  uint16_t seq = 60000;
+  uint32_t ts = 0;
+  std::optional<SimulcastRewriter::Output> last;
+  for (int i = 0; i < 100'000; ++i) {
+    last = rw_.Rewrite(seq, ts, kVideoClock, now_ms_);
+    ASSERT_TRUE(last.has_value()) << "packet " << i << " dropped";
+    if (i % 7 == 3) {  // a little reordering: an older one arrives late
+      ASSERT_TRUE(rw_.Rewrite(static_cast<uint16_t>(seq - 2), ts, kVideoClock, now_ms_));
+    }
+    ++seq;
+    ts += 300;
+  }
+  const auto mapped = rw_.SourceSeq(last->seq);
+  ASSERT_TRUE(mapped.has_value());
+  EXPECT_EQ(*mapped, static_cast<uint16_t>(seq - 1));
+  const auto older = rw_.SourceSeq(static_cast<uint16_t>(last->seq - 30'000));
+  ASSERT_TRUE(older.has_value());
+  EXPECT_EQ(*older, static_cast<uint16_t>(seq - 1 - 30'000));
+
+  rw_.Resync();
+  ASSERT_TRUE(rw_.Rewrite(5000, 0, kVideoClock, now_ms_ + 33).has_value());
+  EXPECT_FALSE(rw_.Rewrite(4999, 0, kVideoClock, now_ms_ + 33).has_value());
+  EXPECT_FALSE(rw_.SourceSeq(last->seq).has_value());  // previous epoch
 }
 
 TEST_F(RewriterTest, SevenBitPictureIdWrapsWithinSevenBits) {
