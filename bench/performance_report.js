@@ -70,6 +70,7 @@ const rows = [
   ['Server CPU, % of one core', 'server.cpu_pct', 1],
   ['**Out pps per server CPU-second**', 'server.out_pps_per_cpu_second', 0],
   ['Server RSS at end, MiB', 'server.rss_bytes_end', 1, 1 / 1048576],
+  ['Server RSS per subscriber (window start − idle), KiB', 'server.rss_bytes_per_subscriber', 0, 1 / 1024],
   ['One-way latency p50, ms', 'latency_ms.p50', 2],
   ['One-way latency p95, ms', 'latency_ms.p95', 2],
   ['One-way latency p99, ms', 'latency_ms.p99', 2],
@@ -79,6 +80,7 @@ const rows = [
   ['Join → first packet p50, ms', 'join_ms.first_packet_p50', 0],
   ['Join → first keyframe p50, ms', 'join_ms.first_frame_p50', 0],
   ['Join → first keyframe p95, ms', 'join_ms.first_frame_p95', 0],
+  ['Generator CPU seconds (all its processes)', 'generator.cpu_seconds', 1],
 ];
 
 const out = [];
@@ -90,14 +92,21 @@ p('`aegis-bench` JSON results; do not edit by hand. Re-run `make bench` to refre
 p();
 p('## Method');
 p();
-p('- Load generator: `aegis-bench` (one process, one thread, Boost.Asio), the same clients, media and');
+const procs = Number(machine.generator_procs || 1);
+if (procs === 1) {
+  p('- Load generator: `aegis-bench` (one process, one thread, Boost.Asio), the same clients, media and');
+} else {
+  p(`- Load generator: \`aegis-bench\` (${procs} processes, \`--procs ${procs}\`, the clients dealt out`);
+  p('  round-robin, each process one thread on its own Boost.Asio loop; the parent coordinates and');
+  p('  merges the raw histograms and counters), the same clients, media and');
+}
 p('  measurements for both servers: WSS/WS signalling, ICE (controlling, regular nomination), DTLS, SRTP,');
 p('  RTCP receiver reports, NACK and PLI. Publishers send Opus-shaped audio (50 pps, 100-byte payloads)');
 p('  and VP8-shaped video (frames split into ≤1200-byte packets, a keyframe every 3 s and on PLI). Every');
 p('  payload carries a 16-byte prefix (stream id, counter, CLOCK_MONOTONIC send time) after the VP8');
 p('  descriptor, so subscribers measure one-way added latency on the same host, loss and duplicates');
 p('  per stream.');
-p(`- Pinning: the server runs on CPU ${machine.server_cpu} (\`taskset\`), the generator on CPU ${machine.generator_cpu}.`);
+p(`- Pinning: the server runs on CPU ${machine.server_cpu} (\`taskset\`), the generator${procs === 1 ? '' : '\'s processes'} on CPU ${machine.generator_cpu}.`);
 p(`- Alternation: each scenario runs Aegis, Janus, Aegis, Janus, … ${machine.rounds} times, ${machine.duration} s`);
 p('  measured per run after every client connected and 1 s of settling; a fresh server process per run.');
 p('  Cells are the median of the rounds, with the [min–max] range when they differ.');
@@ -133,9 +142,52 @@ for (const scn of scenarios) {
   p('| Figure | Aegis | Janus | Aegis / Janus |');
   p('|---|---|---|---|');
   for (const [name, key, d, scale] of rows) {
-    p(`| ${name} | ${cell(a, key, d, scale)} | ${cell(j, key, d, scale)} | ${ratio(a, j, key)} |`);
+    const ca = cell(a, key, d, scale);
+    const cj = cell(j, key, d, scale);
+    if (ca === '–' && cj === '–') continue;  // a figure these results do not have
+    p(`| ${name} | ${ca} | ${cj} | ${ratio(a, j, key)} |`);
   }
   p(`| SRTP profile per leg | ${profiles(a)} | ${profiles(j)} | |`);
+}
+
+// Soak (AEGIS_BENCH_SOAK=1): one long Aegis run, memory through it.
+const soakFile = path.join(dir, 'soak-aegis.json');
+if (fs.existsSync(soakFile)) {
+  let soak;
+  try {
+    soak = JSON.parse(fs.readFileSync(soakFile, 'utf8'));
+  } catch (e) {
+    soak = undefined;
+  }
+  p();
+  p('## Soak (Aegis)');
+  p();
+  if (!soak || !soak.server || soak.server.rss_bytes_end === undefined) {
+    p('The soak run produced no result (see `soak-aegis.txt` in the results).');
+  } else {
+    const cfg = soak.config || {};
+    const mib = (b) => (b === undefined ? '–' : (b / 1048576).toFixed(1));
+    const srv = soak.server;
+    p(`${cfg.publishers_per_room} publisher, ${cfg.subscribers_per_room} subscribers (70 % of the capacity given), ` +
+      `video ${cfg.video_kbps} kbit/s; ${fmt(soak.window_s, 0)} s measured; server RSS sampled every 10 s ` +
+      `(\`--preset soak\`, \`bench/run_bench.sh\` with \`AEGIS_BENCH_SOAK=1\`).`);
+    p();
+    p('| Figure | Value |');
+    p('|---|---|');
+    p(`| Clients failed | ${soak.clients.failed} |`);
+    p(`| Out pps | ${fmt(get(soak, 'rates.out_pps'), 0)} |`);
+    p(`| Loss, % | ${fmt(get(soak, 'packets.loss_pct'), 3)} |`);
+    p(`| One-way latency p50 / p99, ms | ${fmt(get(soak, 'latency_ms.p50'), 2)} / ${fmt(get(soak, 'latency_ms.p99'), 2)} |`);
+    p(`| Server CPU, % of one core | ${fmt(srv.cpu_pct, 1)} |`);
+    p(`| Server RSS idle / window start / max / end, MiB | ${mib(srv.rss_bytes_idle)} / ${mib(srv.rss_bytes_start)} / ${mib(srv.rss_bytes_max)} / ${mib(srv.rss_bytes_end)} |`);
+    p(`| RSS growth after warm-up (end − sample at ${fmt(srv.rss_growth_from_s, 0)} s), MiB | ${mib(srv.rss_growth_bytes)} |`);
+    p(`| RSS per subscriber connection (window start − idle) / subscribers, KiB | ${fmt((srv.rss_bytes_per_subscriber || 0) / 1024, 0)} |`);
+    const series = (srv.rss_samples || []).map(([t, b]) => `${fmt(t, 0)} s ${mib(b)}`).join(', ');
+    if (series) {
+      p();
+      p(`RSS through the window (MiB): ${series}.`);
+    }
+  }
 }
 p();
 p('## Reading the numbers');
@@ -143,6 +195,10 @@ p();
 p('- Latency is generator→server→generator on one host, so it includes the generator\'s own queueing;');
 p('  when the generator is near one full core (see `generator.cpu_seconds` in the JSON) latency and');
 p('  loss mostly describe the generator. Raw JSON per run is kept next to the build (`$BUILD/bench-results`).');
+p(`- The generator ran ${procs === 1 ? 'one process' : `${procs} processes`} (\`--procs\`; by default one per generator CPU): two`);
+p('  processes sharing one core did not lower latency (bench/ANALYSIS.md). With several processes their');
+p('  histograms are merged bucket by bucket, and publishers and subscribers in different processes');
+p('  share CLOCK_MONOTONIC, so one-way latency needs no clock translation.');
 p('- "Packets skipped" > 0 means the generator\'s publishers fell behind (its event loop was late by');
 p('  more than 200 ms), so fewer packets entered the server; compare out pps with in pps × subscribers.');
 p('- The SRTP profile matters for CPU: Janus links Debian\'s NSS-backed libsrtp2 (PERFORMANCE-NOTES');

@@ -31,9 +31,10 @@ struct ClientConfig {
   std::string app_key;  // secret: used to mint the UserSig, never logged
   MediaConfig media;
   WsClient::Options ws;
-  // Publishers: their two stream states (owned by the runner's registry).
+  // Publishers: their stream states (owned by the runner's registry): audio,
+  // and video (one per simulcast layer, lowest first).
   StreamSendState* audio_stream = nullptr;
-  StreamSendState* video_stream = nullptr;
+  std::vector<StreamSendState*> video_streams;
   // Janus subscribers: feeds to wait for before subscribing.
   size_t janus_publishers_per_room = 1;
 };

@@ -1,5 +1,7 @@
 #include "client_base.h"
 
+#include <algorithm>
+
 #include "crypto/primitives.h"
 #include "media.h"
 #include "rtc/sdp/sdp.h"
@@ -102,15 +104,27 @@ Result<ClientBase::PublishOffer> ClientBase::CreatePublishOffer() {
   p.cname = "bench-" + config_.user_id;
   p.stream_id = config_.user_id;
   const uint32_t audio_ssrc = crypto::RandomNonZeroU32();
-  const uint32_t video_ssrc = crypto::RandomNonZeroU32();
   StreamSendState* audio = config_.media.audio ? config_.audio_stream : nullptr;
-  StreamSendState* video = config_.media.video ? config_.video_stream : nullptr;
-  if (audio != nullptr) p.tracks.push_back(PublishTrack{"audio", "0", audio_ssrc, "mic"});
-  if (video != nullptr) p.tracks.push_back(PublishTrack{"video", "1", video_ssrc, "cam"});
+  std::vector<MediaPublisher::VideoStream> video;
+  if (config_.media.video) {
+    const std::vector<std::string> rids = SimulcastRids(config_.media.simulcast_layers);
+    for (size_t i = 0; i < config_.video_streams.size(); ++i) {
+      video.push_back({config_.video_streams[i], crypto::RandomNonZeroU32(),
+                       i < rids.size() ? rids[i] : std::string()});
+    }
+  }
+  if (audio != nullptr) p.tracks.push_back(PublishTrack{"audio", "0", audio_ssrc, "mic", {}});
+  if (!video.empty()) {
+    std::vector<std::string> rids;
+    for (const auto& v : video) {
+      if (!v.rid.empty()) rids.push_back(v.rid);
+    }
+    p.tracks.push_back(PublishTrack{"video", "1", video.front().ssrc, "cam", std::move(rids)});
+  }
   auto text = rtc::WriteSdp(BuildPublishOffer(p));
   if (!text.ok()) return Prefixed(text.status(), "publish offer: ");
   publisher_ = std::make_unique<MediaPublisher>(pub_peer_.get(), env_.metrics, config_.media, audio,
-                                                audio_ssrc, video, video_ssrc);
+                                                audio_ssrc, std::move(video));
   return PublishOffer{std::move(text).value(), std::move(p.tracks)};
 }
 
@@ -121,6 +135,16 @@ Status ClientBase::StartPublish(const std::string& answer_sdp) {
   if (!info.ok()) return Prefixed(info.status(), "publish answer: ");
   if (!info->udp_candidate)
     return Status::Error("bench_sdp", "publish answer has no UDP candidate");
+  if (config_.media.video && config_.media.simulcast_layers > 1) {
+    const bool accepted = std::ranges::any_of(info->streams, [&](const RemoteStream& st) {
+      return st.kind == "video" && st.simulcast_recv == config_.media.simulcast_layers;
+    });
+    if (!accepted) {
+      return Status::Error("bench_sdp", "publish answer does not accept the " +
+                                            std::to_string(config_.media.simulcast_layers) +
+                                            " simulcast layers (a=simulcast:recv)");
+    }
+  }
   publisher_->set_payload_types(info->opus_payload_type, info->vp8_payload_type);
   // Janus answers a=setup:active: it is the DTLS client and we serve.
   const rtc::DtlsRole role =

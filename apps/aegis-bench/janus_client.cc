@@ -158,7 +158,15 @@ class JanusClient final : public ClientBase {
           const Status s = StartPublish(jsep["sdp"].get<std::string>());
           if (!s.ok()) Fail(s.message());
         },
-        json{{"type", "offer"}, {"sdp", offer->sdp}, {"trickle", false}});
+        PublishJsep(offer->sdp));
+  }
+
+  // Our offer lists simulcast rids low to high; Janus assumes high to low
+  // unless told (its jsep "rid_order").
+  json PublishJsep(const std::string& sdp) const {
+    json jsep = {{"type", "offer"}, {"sdp", sdp}, {"trickle", false}};
+    if (config_.media.video && config_.media.simulcast_layers > 1) jsep["rid_order"] = "lmh";
+    return jsep;
   }
 
   // Subscribers wait until every publisher of the room is publishing

@@ -2,6 +2,8 @@
 // --help and docs/PERFORMANCE.md. Exit codes: 0 run completed and every
 // --fail-if threshold held, 1 a threshold was breached, 2 usage or setup error.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -15,6 +17,16 @@
 namespace {
 
 using aegis::bench::ScenarioConfig;
+
+// The soak preset runs at 70 % of a capacity in subscribers (e.g. the knee
+// of a `--preset capacity` run); without --soak-capacity, the 300 of
+// broadcast-1x300.
+constexpr uint32_t kDefaultSoakCapacity = 300;
+constexpr double kSoakLoad = 0.7;
+
+uint32_t SoakSubscribers(uint32_t capacity) {
+  return std::max<uint32_t>(1, static_cast<uint32_t>(std::ceil(kSoakLoad * capacity)));
+}
 
 // Named presets; explicit flags given after them on the command line win
 // because presets are applied first and flags only when given.
@@ -39,6 +51,12 @@ bool ApplyPreset(const std::string& name, ScenarioConfig* c) {
     c->rooms = 1, c->publishers = 1, c->capacity = true;
     c->capacity_step = 25, c->capacity_step_s = 5, c->capacity_max = 1000;
     c->media.video_kbps = 1000, c->media.fps = 30;
+  } else if (name == "soak") {
+    // Ten minutes of broadcast at 70 % of a capacity (--soak-capacity), the
+    // server's RSS sampled every 10 s, growth judged after the first minute.
+    c->rooms = 1, c->publishers = 1, c->subscribers = SoakSubscribers(kDefaultSoakCapacity);
+    c->duration_s = 600, c->rss_interval_s = 10, c->rss_warmup_s = 60;
+    c->media.video_kbps = 1000, c->media.fps = 30;
   } else {
     return false;
   }
@@ -57,11 +75,13 @@ int main(int argc, char** argv) {
   ScenarioConfig c;
   std::string preset, json_file, key_file;
   std::vector<std::string> fail_if;
+  uint32_t soak_capacity = kDefaultSoakCapacity;
   bool no_video = false, no_audio = false, quiet = false;
 
   app.add_option("--preset", preset,
-                 "Named scenario: smoke, meeting-10x10, broadcast-1x300, audio-only-50, capacity. "
-                 "Other flags override its values");
+                 "Named scenario: smoke, meeting-10x10, broadcast-1x300, audio-only-50, capacity, "
+                 "soak (1 publisher, 70 % of --soak-capacity subscribers, 600 s, server RSS every "
+                 "10 s; give --server-pid). Other flags override its values");
   app.add_option("--target", c.target, "Server kind: aegis (default) or janus")
       ->check(CLI::IsMember({"aegis", "janus"}));
   app.add_option("--host", c.host, "Server IP address (numeric; default 127.0.0.1)");
@@ -85,6 +105,13 @@ int main(int argc, char** argv) {
                  "Seconds between periodic keyframes (default 3; PLI/FIR also trigger one)");
   app.add_option("--audio-bytes", c.media.audio_payload_bytes,
                  "Opus-shaped payload size in bytes (default 100, 50 packets/s)");
+  app.add_option("--simulcast", c.media.simulcast_layers,
+                 "Video simulcast layers per publisher: 1 (off, default), 2 (rids l,h) or 3 "
+                 "(rids l,m,h), each its own SSRC with MID and RID header extensions and "
+                 "keyframes; top layer --video-kbps, m 1/3 and l 1/8 of it. Subscribers get "
+                 "whichever layer the server forwards (JSON: simulcast.*). Janus: sent with "
+                 "rid_order lmh")
+      ->check(CLI::Range(1, 3));
   app.add_flag("--no-video", no_video, "Publish audio only");
   app.add_flag("--no-audio", no_audio, "Publish video only");
   app.add_option("--duration", c.duration_s, "Measurement window in seconds (default 10)");
@@ -107,11 +134,32 @@ int main(int argc, char** argv) {
   app.add_option("--media-ip", c.media_ip,
                  "Local IPv4 address the media UDP sockets bind to (default 127.0.0.1)");
   app.add_option("--server-pid", c.server_pid,
-                 "Server process id: CPU seconds and RSS are read from /proc/<pid>");
+                 "Server process id: CPU seconds and RSS are read from /proc/<pid> (RSS also "
+                 "before the first client: idle, and every --rss-interval of the window)");
+  app.add_option("--rss-interval", c.rss_interval_s,
+                 "Seconds between server RSS samples during the window (default 10; 0: only at "
+                 "its start and end)");
+  app.add_option("--rss-warmup", c.rss_warmup_s,
+                 "RSS growth (rss_growth_mib) is end minus the first sample at or after this many "
+                 "seconds of the window (default 60; shorter windows: minus the window start)");
+  app.add_option("--soak-capacity", soak_capacity,
+                 "soak: the server's capacity in subscribers (e.g. a capacity run's knee); the "
+                 "soak runs ceil(70 %) of it (default 300; --subscribers overrides)");
+  app.add_option("--procs", c.procs,
+                 "Generator processes (default 1), each with its own event loop, so one loop's "
+                 "backlog does not delay every client; give them as many CPUs (several "
+                 "processes on one shared core did not lower latency, bench/ANALYSIS.md). "
+                 "Clients are dealt out round-robin (subscribers evenly, publishers spread from "
+                 "process 0); this process coordinates, prints the progress line and merges the "
+                 "figures (histogram buckets, not percentiles); latency needs no clock "
+                 "translation (CLOCK_MONOTONIC is one clock for every process on the host). A "
+                 "failing or killed process fails the run; Ctrl-C stops them all")
+      ->check(CLI::Range(1u, aegis::bench::kMaxProcs));
   app.add_option("--json", json_file, "Write every figure as JSON to this file");
   app.add_option("--fail-if", fail_if,
-                 "Exit 1 when METRIC>VALUE (or <, >=, <=) holds, e.g. loss_pct>0 p99_ms>50; "
-                 "metric names are the ones in the table")
+                 "Exit 1 when METRIC>VALUE (or <, >=, <=) holds, e.g. loss_pct>0 p99_ms>50 "
+                 "rss_growth_mib>8; metric names are the ones in the table ('-' may stand for "
+                 "'_')")
       ->take_all();
   app.add_flag("--quiet", quiet, "No progress lines on stderr");
 
@@ -134,11 +182,19 @@ int main(int argc, char** argv) {
       return app.exit(e) == 0 ? 0 : 2;
     }
   }
+  if (preset == "soak" && app.count("--subscribers") == 0) {
+    c.subscribers = SoakSubscribers(soak_capacity);
+  }
   if (no_video) c.media.video = false;
   if (no_audio) c.media.audio = false;
   c.progress = !quiet;
   if (!c.media.audio && !c.media.video) {
     std::fprintf(stderr, "aegis-bench: --no-audio and --no-video leave nothing to send\n");
+    return 2;
+  }
+  // Stream ids (16 bits) are the publisher's index times 4 plus the stream.
+  if (static_cast<uint64_t>(c.rooms) * c.publishers > 16000) {
+    std::fprintf(stderr, "aegis-bench: at most 16000 publishers in all (--rooms x --publishers)\n");
     return 2;
   }
   if (c.target == "aegis") {

@@ -50,6 +50,7 @@ void MediaReceiver::OnRtp(const rtc::RtpPacket& packet, uint64_t arrival_ns) {
       s.highest_seq = seq;
     }
   }
+  s.last_ns = arrival_ns;
   const uint64_t clock = video ? 90000 : 48000;
   const uint64_t arrival_units = arrival_ns / 1000 * clock / 1'000'000;
   s.stats.OnPacket(parsed->prefix.counter, packet.timestamp(), arrival_units);
@@ -98,10 +99,17 @@ void MediaReceiver::Tick(uint64_t now_ns) {
     }
   }
   if (++ticks_ % 10 != 0 || streams_.empty()) return;
-  // RFC 3550 §6.4.2 receiver report, at most 31 blocks.
-  std::vector<rtc::ReportBlock> blocks;
+  // RFC 3550 §6.4.2 receiver report, at most 31 blocks, one per SSRC: with
+  // simulcast several layers (streams) arrive on one SSRC; the block
+  // describes the layer received last.
+  std::map<uint32_t, const Stream*> latest;
   for (const auto& entry : streams_) {
-    const Stream& s = entry.second;
+    const Stream*& l = latest[entry.second.ssrc];
+    if (l == nullptr || entry.second.last_ns > l->last_ns) l = &entry.second;
+  }
+  std::vector<rtc::ReportBlock> blocks;
+  for (const auto& entry : latest) {
+    const Stream& s = *entry.second;
     if (blocks.size() == 31) break;
     rtc::ReportBlock b;
     b.ssrc = s.ssrc;

@@ -30,6 +30,7 @@ class MediaReceiver {
     bool video = false;
     bool keyframe_seen = false;
     uint64_t first_ns = 0;
+    uint64_t last_ns = 0;  // arrival of the latest packet (simulcast: the layer being forwarded)
     // For RTCP: RTP sequence tracking of the SSRC that carried it.
     uint16_t highest_seq = 0;
     uint32_t seq_cycles = 0;

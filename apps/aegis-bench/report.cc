@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <sstream>
@@ -50,7 +51,14 @@ std::vector<std::pair<std::string, double>> FlatFigures(const json& r) {
       {"server_cpu_s", Get(r, {"server", "cpu_seconds"})},
       {"server_cpu_pct", Get(r, {"server", "cpu_pct"})},
       {"server_rss_mb", Get(r, {"server", "rss_bytes_end"}) / 1048576.0},
+      {"server_rss_idle_mb", Get(r, {"server", "rss_bytes_idle"}) / 1048576.0},
+      {"server_rss_start_mb", Get(r, {"server", "rss_bytes_start"}) / 1048576.0},
+      {"server_rss_max_mb", Get(r, {"server", "rss_bytes_max"}) / 1048576.0},
+      {"rss_growth_mib", Get(r, {"server", "rss_growth_bytes"}) / 1048576.0},
+      {"rss_per_subscriber_kib", Get(r, {"server", "rss_bytes_per_subscriber"}) / 1024.0},
       {"out_pps_per_cpu_s", Get(r, {"server", "out_pps_per_cpu_second"})},
+      {"generator_procs", Get(r, {"generator", "procs"})},
+      {"generator_cpu_s", Get(r, {"generator", "cpu_seconds"})},
       {"capacity_knee", Get(r, {"capacity", "knee_subscribers"})},
   };
 }
@@ -63,6 +71,8 @@ Result<Threshold> ParseThreshold(const std::string& text) {
                          "--fail-if '" + text + "': want METRIC>VALUE or METRIC<VALUE");
   }
   t.metric = text.substr(0, at);
+  // rss-growth-mib is rss_growth_mib: the table's names use '_'.
+  std::replace(t.metric.begin(), t.metric.end(), '-', '_');
   t.op = text.substr(at, 1);
   size_t value_at = at + 1;
   if (value_at < text.size() && text[value_at] == '=') {
@@ -111,6 +121,12 @@ std::string FormatTable(const json& r) {
   }
   if (r.contains("srtp_profiles"))
     out << "  srtp_profiles                " << r["srtp_profiles"].dump() << "\n";
+  if (r.contains("simulcast")) {
+    const json& s = r["simulcast"];
+    out << "  simulcast                    rids " << s.value("rids", json::array()).dump()
+        << " kbps " << s.value("layer_kbps", json::array()).dump() << " subscribers by layer "
+        << s.value("subscribers_per_final_layer", json::array()).dump() << "\n";
+  }
   if (r.contains("clients") && !r["clients"]["errors"].empty()) {
     out << "  errors (first " << r["clients"]["errors"].size() << "):\n";
     for (const auto& e : r["clients"]["errors"]) out << "    " << e.get<std::string>() << "\n";

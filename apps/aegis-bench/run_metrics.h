@@ -1,6 +1,6 @@
-// RunMetrics: the figures every client of one aegis-bench run adds to, plus
-// the publishers' send state by stream id (so receivers' loss can be judged
-// against what was really sent). "Window" fields count only while
+// RunMetrics: the figures every client of one generator process adds to, and
+// StreamSendState, a publisher stream's send state (so receivers' loss can be
+// judged against what was really sent). "Window" fields count only while
 // `measuring` is set; interval fields are reset by the runner at each
 // progress/capacity step. Plain data owned by the runner; one thread.
 #pragma once
@@ -16,6 +16,11 @@ namespace aegis::bench {
 struct StreamSendState {
   uint16_t stream_id = 0;
   bool video = false;
+  // Simulcast: the layer this stream is (0 = lowest; -1: not simulcast) and
+  // the stream id of its track's layer 0 (its own id when not simulcast), so
+  // a subscriber's layers are judged as one track.
+  int layer = -1;
+  uint16_t group = 0;
   uint32_t next_counter = 0;  // counters used: [0, next_counter)
   uint64_t packets = 0;
   uint64_t keyframes = 0;
@@ -46,8 +51,6 @@ struct RunMetrics {
   uint64_t nacks_sent = 0;
   uint64_t plis_sent = 0;
   uint64_t send_skipped = 0;  // packets not sent because the pacer fell behind
-  // Publishers' streams, indexed by stream id.
-  std::vector<StreamSendState*> streams;
   // SRTP profiles negotiated, per leg ("publish"/"subscribe") -> name -> count.
   std::vector<std::pair<std::string, std::string>> srtp_profiles;
 

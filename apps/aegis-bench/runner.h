@@ -1,10 +1,12 @@
-// Runner: one aegis-bench run. Owns the io_context (single thread), the
-// clients, the pacing timers and the run's metrics; ramps clients up at the
-// configured rate, waits for every client to be ready, measures for the
-// configured duration (or, in capacity mode, adds subscribers step by step
-// until loss or p99 latency crosses its limit), stops the publishers, drains,
-// and returns every figure as JSON (see BuildResult / docs/PERFORMANCE.md).
-// Not thread-safe; Run() blocks the calling thread.
+// Runner: one aegis-bench run. The clients live in one or more generator
+// processes (Shard, --procs), each with its own single-threaded event loop;
+// a Controller ramps them up, waits for every client to be ready, measures
+// for the configured duration (or, in capacity mode, adds subscribers step by
+// step until loss or p99 latency crosses its limit), stops the publishers,
+// drains, and the shards' raw figures are merged into one JSON result (see
+// BuildResult / docs/PERFORMANCE.md). With --procs > 1 this process forks
+// the generator processes and only coordinates (process_fleet.h). Not
+// thread-safe; RunScenario() blocks the calling thread.
 #pragma once
 
 #include <cstdint>
@@ -56,8 +58,22 @@ struct ScenarioConfig {
   std::string media_ip = "127.0.0.1";
 
   int server_pid = 0;
+  // Server RSS is sampled every rss_interval_s of the measurement window;
+  // growth is judged after rss_warmup_s (the soak preset's figures).
+  double rss_interval_s = 10;
+  double rss_warmup_s = 60;
   bool progress = true;
+
+  // Generator processes: the clients are dealt out round-robin by their
+  // global index (publishers first, then subscribers), so subscribers are
+  // split evenly and publishers spread too; 1: everything in this process.
+  uint32_t procs = 1;
+  // Shared by every generator process (set by RunScenario when empty): the
+  // tag in user ids, so runs and processes never collide.
+  std::string run_tag;
 };
+
+inline constexpr uint32_t kMaxProcs = 64;
 
 // Runs the scenario; the JSON result has every figure (also on failure, with
 // "error"). Error only for a setup problem (bad CA file, no certificate).

@@ -64,8 +64,19 @@ rtc::SessionDescription BuildPublishOffer(const PublishOfferParams& params) {
     m.codecs.push_back(std::move(c));
     m.extmaps.push_back(rtc::Extmap{kMidExtensionId, std::nullopt, std::string(rtc::kExtMid), ""});
     m.msids.push_back(rtc::Msid{params.stream_id, t.track_id});
-    m.ssrcs.push_back(rtc::SsrcAttribute{t.ssrc, "cname", params.cname});
-    m.ssrcs.push_back(rtc::SsrcAttribute{t.ssrc, "msid", params.stream_id + " " + t.track_id});
+    if (t.rids.empty()) {
+      m.ssrcs.push_back(rtc::SsrcAttribute{t.ssrc, "cname", params.cname});
+      m.ssrcs.push_back(rtc::SsrcAttribute{t.ssrc, "msid", params.stream_id + " " + t.track_id});
+    } else {
+      m.extmaps.push_back(
+          rtc::Extmap{kRidExtensionId, std::nullopt, std::string(rtc::kExtRid), ""});
+      rtc::Simulcast sim;
+      for (const std::string& rid : t.rids) {
+        m.rids.push_back(rtc::Rid{rid, rtc::RidDirection::kSend, ""});
+        sim.send.push_back({rtc::SimulcastRid{rid, false}});
+      }
+      m.simulcast = std::move(sim);
+    }
     if (params.transport.port != 0) m.candidates.push_back(HostCandidate(params.transport));
     m.end_of_candidates = params.transport.port != 0;
     bundle.mids.push_back(t.mid);
@@ -118,6 +129,7 @@ Result<RemoteDescriptionInfo> InspectRemoteDescription(const rtc::SessionDescrip
     for (const rtc::SsrcGroup& g : m.ssrc_groups) {
       if (g.semantics == "FID" && !g.ssrcs.empty()) st.ssrc = g.ssrcs.front();
     }
+    if (m.simulcast) st.simulcast_recv = m.simulcast->recv.size();
     if (!m.msids.empty()) {
       st.msid_stream = m.msids.front().stream_id;
       st.msid_track = m.msids.front().track_id;

@@ -1,6 +1,7 @@
 // SDP for aegis-bench's client peer connections, built on rtc/sdp: the
 // publish offer (Opus and/or VP8, a=mid, the MID header extension,
-// a=setup:actpass, ICE credentials, fingerprint, BUNDLE, a=ssrc/msid), the
+// a=setup:actpass, ICE credentials, fingerprint, BUNDLE, a=ssrc/msid, or
+// rid-based simulcast for video), the
 // answer to a server's subscribe offer (a=setup:active, every section
 // accepted as recvonly), and the transport/stream facts a client needs from a
 // server description. Server descriptions are untrusted; errors name what is
@@ -21,6 +22,7 @@ namespace aegis::bench {
 inline constexpr uint8_t kOpusPayloadType = 111;
 inline constexpr uint8_t kVp8PayloadType = 96;
 inline constexpr uint8_t kMidExtensionId = 4;
+inline constexpr uint8_t kRidExtensionId = 10;  // the id Chrome uses for rtp-stream-id
 
 struct LocalTransport {
   std::string ice_ufrag;
@@ -33,8 +35,12 @@ struct LocalTransport {
 struct PublishTrack {
   std::string kind;  // "audio" or "video"
   std::string mid;
-  uint32_t ssrc = 0;
+  uint32_t ssrc = 0;  // unused with rids: layers are told apart by RID
   std::string track_id;
+  // Simulcast (RFC 8853), lowest layer first: a=rid:<id> send for each,
+  // a=simulcast:send l;m;h, the RID extension and no a=ssrc lines (what
+  // Chrome offers for sendEncodings with rids). Empty: one stream.
+  std::vector<std::string> rids;
 };
 
 struct PublishOfferParams {
@@ -55,7 +61,8 @@ struct RemoteStream {
   uint32_t clock_rate = 0;
   std::string msid_stream;
   std::string msid_track;
-  bool active = true;  // sendonly/sendrecv towards us (subscribe) or accepted (publish)
+  bool active = true;         // sendonly/sendrecv towards us (subscribe) or accepted (publish)
+  size_t simulcast_recv = 0;  // streams in a=simulcast:recv (publish answers)
 };
 
 struct RemoteDescriptionInfo {

@@ -41,6 +41,28 @@ void LatencyHistogram::Merge(const LatencyHistogram& other) {
   sum_ += other.sum_;
 }
 
+LatencyHistogram::Raw LatencyHistogram::ToRaw() const {
+  Raw raw;
+  for (size_t i = 0; i < buckets_.size(); ++i) {
+    if (buckets_[i] != 0) raw.buckets.emplace_back(static_cast<uint32_t>(i), buckets_[i]);
+  }
+  raw.max = max_;
+  raw.sum = static_cast<double>(sum_);
+  return raw;
+}
+
+std::optional<LatencyHistogram> LatencyHistogram::FromRaw(const Raw& raw) {
+  LatencyHistogram h;
+  for (const auto& [index, n] : raw.buckets) {
+    if (index >= h.buckets_.size()) return std::nullopt;
+    h.buckets_[index] += n;
+    h.count_ += n;
+  }
+  h.max_ = raw.max;
+  h.sum_ = raw.sum;
+  return h;
+}
+
 void LatencyHistogram::Reset() {
   std::fill(buckets_.begin(), buckets_.end(), 0);
   count_ = 0;

@@ -9,6 +9,8 @@
 #include <bitset>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <vector>
 
 namespace aegis::bench {
@@ -16,10 +18,22 @@ namespace aegis::bench {
 // Values in microseconds. Exact below 1024 us; above, 64 linear sub-buckets
 // per power of two (relative error < 1.6 %), up to 2^40 us. Percentile()
 // returns the upper bound of the bucket holding the rank, so it never
-// under-reports.
+// under-reports. ToRaw()/FromRaw() hand the exact buckets to another
+// process (--procs), so merged percentiles are those of all samples.
 class LatencyHistogram {
  public:
+  // The non-zero buckets (index, count) and the exact maximum and sum.
+  struct Raw {
+    std::vector<std::pair<uint32_t, uint64_t>> buckets;
+    uint64_t max = 0;
+    double sum = 0;
+  };
+
   LatencyHistogram();
+  Raw ToRaw() const;
+  // nullopt when a bucket index is out of range (the input came from
+  // another process: checked, never trusted).
+  static std::optional<LatencyHistogram> FromRaw(const Raw& raw);
   void Add(uint64_t micros);
   void Merge(const LatencyHistogram& other);
   void Reset();

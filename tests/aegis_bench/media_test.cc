@@ -3,9 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "media_publisher.h"
+#include "rtc/byte_io.h"
+#include "rtc/rtp/rtp_packet.h"
+#include "sdp_builder.h"
 
 namespace aegis::bench {
 namespace {
@@ -93,6 +99,47 @@ TEST(MediaPublisher, FrameSizesKeepTheBitrate) {
   const double kbps = bytes * 8 / 3 / 1000;
   EXPECT_NEAR(kbps, 1000, 5);
   EXPECT_GT(MediaPublisher::KeyFrameBytes(c), MediaPublisher::DeltaFrameBytes(c));
+}
+
+TEST(Simulcast, RidsAndLayerBitrates) {
+  EXPECT_TRUE(SimulcastRids(1).empty());
+  EXPECT_EQ(SimulcastRids(2), (std::vector<std::string>{"l", "h"}));
+  EXPECT_EQ(SimulcastRids(3), (std::vector<std::string>{"l", "m", "h"}));
+  MediaConfig c;
+  c.video_kbps = 1200;
+  EXPECT_EQ(LayerKbps(c, 0), 1200u);  // no simulcast: the one stream
+  c.simulcast_layers = 3;
+  EXPECT_EQ(LayerKbps(c, 0), 150u);
+  EXPECT_EQ(LayerKbps(c, 1), 400u);
+  EXPECT_EQ(LayerKbps(c, 2), 1200u);
+  c.simulcast_layers = 2;
+  EXPECT_EQ(LayerKbps(c, 0), 150u);
+  EXPECT_EQ(LayerKbps(c, 1), 1200u);
+  c.video_kbps = 100;
+  EXPECT_EQ(LayerKbps(c, 0), 30u);  // floor
+}
+
+TEST(MediaPublisher, HeaderCarriesMidAndOnALayerItsRid) {
+  for (const std::string rid : {"", "m"}) {
+    std::array<uint8_t, 64> buf{};
+    rtc::ByteWriter w(buf);
+    ASSERT_TRUE(MediaPublisher::WriteRtpHeader(w, 96, true, 7, 9000, 0x1234, '1', rid));
+    EXPECT_EQ(w.size(), kRtpHeaderBytes);  // kMaxRtpPayload holds with a rid
+    const size_t header = w.size();
+    ASSERT_TRUE(w.WriteZeros(10));
+    auto p = rtc::RtpPacket::Parse(std::span<uint8_t>(buf.data(), w.size()));
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_EQ(p->header_size(), header);
+    EXPECT_EQ(p->ssrc(), 0x1234u);
+    EXPECT_EQ(p->sequence_number(), 7);
+    EXPECT_TRUE(p->marker());
+    EXPECT_EQ(p->GetMid(kMidExtensionId), std::optional<std::string_view>("1"));
+    if (rid.empty()) {
+      EXPECT_FALSE(p->GetRid(kRidExtensionId).has_value());
+    } else {
+      EXPECT_EQ(p->GetRid(kRidExtensionId), std::optional<std::string_view>(rid));
+    }
+  }
 }
 
 }  // namespace

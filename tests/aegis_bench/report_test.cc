@@ -32,6 +32,17 @@ TEST(Threshold, Parses) {
   EXPECT_EQ(t->op, "<");
 }
 
+TEST(Threshold, AcceptsDashesForUnderscores) {
+  auto t = ParseThreshold("rss-growth-mib>8");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->metric, "rss_growth_mib");
+  json r = Sample();
+  r["server"]["rss_growth_bytes"] = 9 * 1048576;
+  auto hit = CheckThresholds(r, {*t});
+  ASSERT_TRUE(hit.ok()) << hit.status().ToString();
+  EXPECT_EQ(hit->size(), 1u);
+}
+
 TEST(Threshold, RejectsMalformed) {
   for (const char* bad : {"", "p99_ms", ">5", "p99_ms>", "p99_ms>abc", "p99_ms>5x", "p99_ms=5"}) {
     auto t = ParseThreshold(bad);

@@ -164,5 +164,32 @@ TEST(InspectRemoteDescription, NeedsCredentialsAndFingerprint) {
   ASSERT_FALSE(info.ok());  // still no fingerprint
 }
 
+TEST(PublishOffer, SimulcastIsOfferedLikeChromeAndAcceptedByTheServer) {
+  PublishOfferParams p = Offer();
+  p.tracks[1].rids = {"l", "m", "h"};
+  auto text = rtc::WriteSdp(BuildPublishOffer(p));
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_NE(text->find("a=simulcast:send l;m;h"), std::string::npos) << *text;
+  EXPECT_NE(text->find("a=rid:h send"), std::string::npos) << *text;
+  auto parsed = rtc::ParseSdp(*text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  const rtc::MediaSection& video = parsed->media[1];
+  EXPECT_TRUE(video.ssrcs.empty());  // layers are told apart by RID, as Chrome does
+  ASSERT_EQ(video.extmaps.size(), 2u);
+  EXPECT_EQ(video.extmaps[1].uri, rtc::kExtRid);
+  EXPECT_EQ(video.extmaps[1].id, kRidExtensionId);
+  EXPECT_FALSE(parsed->media[0].simulcast.has_value());  // audio untouched
+
+  auto answer = rtc::BuildAnswer(*parsed, Server());
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  ASSERT_TRUE(answer->media[1].simulcast.has_value());
+  ASSERT_EQ(answer->media[1].simulcast->recv.size(), 3u);
+  EXPECT_EQ(answer->media[1].simulcast->recv[0].at(0).id, "l");  // layer 0 = lowest
+  auto info = InspectRemoteDescription(*answer);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->streams.at(1).simulcast_recv, 3u);
+  EXPECT_EQ(info->streams.at(0).simulcast_recv, 0u);
+}
+
 }  // namespace
 }  // namespace aegis::bench

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # aegis-bench smoke: a few seconds of small load (1 publisher, 3 subscribers,
-# audio + 300 kbps video) against a real aegisd started on a fresh data dir,
-# then the same against Janus when /usr/bin/janus is installed (skipped with a
-# message otherwise). Checks only that every packet sent was received (no
-# loss, no missing stream, no failed client) and that --json wrote well-formed
-# JSON with the documented sections; the real numbers come from `make bench`.
+# audio + 300 kbps video) against a real aegisd started on a fresh data dir —
+# in one generator process, in two (--procs 2: the publisher and the
+# subscribers in different processes) and with 3 simulcast layers — then
+# against Janus when /usr/bin/janus is installed (skipped with a message
+# otherwise). Checks only that every packet sent was received (no loss, no
+# missing stream, no failed client) and that --json wrote well-formed JSON
+# with the documented sections; the real numbers come from `make bench`.
 set -euo pipefail
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 SRC=${AEGIS_SOURCE_DIR:-$(cd "$(dirname "$SELF")/../.." && pwd)}
@@ -34,6 +36,14 @@ check_json() {
   ' "$1"
 }
 
+# check_field FILE EXPR: a JavaScript expression over the result r holds.
+check_field() {
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    if (!eval(process.argv[2])) { console.error("not true: " + process.argv[2]); process.exit(1); }
+  ' "$1" "$2"
+}
+
 run_bench() {
   "$BENCH" --preset smoke --duration 3 --quiet --fail-if 'lost>0' --fail-if 'missing_streams>0' \
     --fail-if 'failed_clients>0' --fail-if 'received<1' "$@"
@@ -54,6 +64,23 @@ run_bench --port "$AEGIS_PORT" --sdkappid "$SDKAPPID" --key-file "$AEGIS_TMP/app
 cat "$AEGIS_TMP/bench.out"
 [ "$rc" -eq 0 ] || fail "aegis-bench against aegisd exited $rc"
 check_json "$AEGIS_TMP/aegis.json" || fail "aegis-bench JSON check failed (aegis)"
+# Two generator processes: latency and loss are merged across them.
+run_bench --port "$AEGIS_PORT" --sdkappid "$SDKAPPID" --key-file "$AEGIS_TMP/app.key" \
+  --ca "$DATA/tls/cert.pem" --server-pid "$AEGIS_PID" --procs 2 --json "$AEGIS_TMP/procs.json" \
+  >"$AEGIS_TMP/procs.out" 2>&1 || { cat "$AEGIS_TMP/procs.out"; fail "aegis-bench --procs 2 failed"; }
+check_json "$AEGIS_TMP/procs.json" || fail "aegis-bench JSON check failed (--procs 2)"
+check_field "$AEGIS_TMP/procs.json" \
+  'r.generator.procs === 2 && r.generator.processes.every(p => p.clients === 2)' ||
+  fail "--procs 2 did not split the clients over two processes"
+# Simulcast: three layers published; every subscriber gets the one aegisd forwards.
+run_bench --port "$AEGIS_PORT" --sdkappid "$SDKAPPID" --key-file "$AEGIS_TMP/app.key" \
+  --ca "$DATA/tls/cert.pem" --server-pid "$AEGIS_PID" --simulcast 3 \
+  --json "$AEGIS_TMP/simulcast.json" >"$AEGIS_TMP/simulcast.out" 2>&1 ||
+  { cat "$AEGIS_TMP/simulcast.out"; fail "aegis-bench --simulcast 3 failed"; }
+check_json "$AEGIS_TMP/simulcast.json" || fail "aegis-bench JSON check failed (--simulcast 3)"
+check_field "$AEGIS_TMP/simulcast.json" \
+  'r.simulcast.layers === 3 && r.simulcast.subscribers_per_final_layer.reduce((a, b) => a + b) === 3' ||
+  fail "--simulcast 3: subscribers did not receive a simulcast layer"
 aegis_stop
 # The application key (used to mint UserSigs) never appears in the generator's output.
 for f in "$AEGIS_TMP/bench.out" "$AEGIS_TMP/aegis.json"; do
@@ -75,4 +102,9 @@ bash "$SRC/bench/janus_loopback.sh" run-bench "$AEGIS_TMP/janus" \
   --fail-if 'failed_clients>0' --fail-if 'received<1' --json "$AEGIS_TMP/janus.json" ||
   fail "aegis-bench against Janus failed"
 check_json "$AEGIS_TMP/janus.json" || fail "aegis-bench JSON check failed (janus)"
-echo "PASS: aegis-bench smoke against Janus"
+bash "$SRC/bench/janus_loopback.sh" run-bench "$AEGIS_TMP/janus-simulcast" \
+  "$BENCH" --preset smoke --duration 3 --quiet --fail-if 'lost>0' --fail-if 'missing_streams>0' \
+  --fail-if 'failed_clients>0' --fail-if 'received<1' --simulcast 3 \
+  --json "$AEGIS_TMP/janus-simulcast.json" || fail "aegis-bench --simulcast 3 against Janus failed"
+check_json "$AEGIS_TMP/janus-simulcast.json" || fail "aegis-bench JSON check failed (janus simulcast)"
+echo "PASS: aegis-bench smoke against Janus (one layer and 3 simulcast layers)"

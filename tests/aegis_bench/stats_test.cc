@@ -26,6 +26,37 @@ TEST(LatencyHistogram, ExactBelow1024Micros) {
   EXPECT_EQ(h.max(), 100u);
 }
 
+TEST(LatencyHistogram, RawFormCarriesEveryBucketAndMergesLikeOneHistogram) {
+  // Two processes' histograms, handed over raw and merged, give the
+  // percentiles of all the samples in one histogram (not a mean of p99s).
+  LatencyHistogram a, b, all;
+  for (uint64_t v = 1; v <= 900; ++v) {
+    a.Add(v * 7);
+    all.Add(v * 7);
+  }
+  for (uint64_t v = 1; v <= 100; ++v) {
+    b.Add(50'000 + v * 100);
+    all.Add(50'000 + v * 100);
+  }
+  auto a2 = LatencyHistogram::FromRaw(a.ToRaw());
+  auto b2 = LatencyHistogram::FromRaw(b.ToRaw());
+  ASSERT_TRUE(a2 && b2);
+  a2->Merge(*b2);
+  EXPECT_EQ(a2->count(), all.count());
+  EXPECT_EQ(a2->max(), all.max());
+  EXPECT_DOUBLE_EQ(a2->Mean(), all.Mean());
+  for (double p : {50.0, 90.0, 95.0, 99.0, 99.9}) EXPECT_EQ(a2->Percentile(p), all.Percentile(p));
+  // p95 lies in the second process's samples: a merged percentile, not an average.
+  EXPECT_GT(a2->Percentile(95), 50'000u);
+}
+
+TEST(LatencyHistogram, FromRawRejectsABucketOutOfRange) {
+  LatencyHistogram::Raw raw;
+  raw.buckets = {{5, 1}, {1u << 20, 1}};
+  EXPECT_FALSE(LatencyHistogram::FromRaw(raw).has_value());
+  EXPECT_TRUE(LatencyHistogram::FromRaw(LatencyHistogram::Raw{}).has_value());
+}
+
 TEST(LatencyHistogram, LargeValuesWithinBucketErrorAndNeverBelow) {
   LatencyHistogram h;
   const std::vector<uint64_t> values = {1500, 20'000, 20'000, 50'000, 3'000'000};
