@@ -86,19 +86,7 @@ class MediaTest : public WorkerTest {
   // The publisher's next packet: its own sequence/timestamp line, a marker
   // at the end of every 5th "frame", a payload unique to the packet.
   RtpSpec NextPacket() {
-    RtpSpec s;
-    s.ssrc = kPublisherSsrc;
-    s.payload_type = kPublisherPt;
-    s.sequence_number = next_seq_++;
-    s.timestamp = next_ts_;
-    s.marker = sent_.size() % 5 == 4;
-    if (s.marker) next_ts_ += kTsStep;
-    s.payload.resize(40 + (sent_.size() * 37) % 900);
-    for (size_t i = 0; i < s.payload.size(); ++i) {
-      s.payload[i] = static_cast<uint8_t>(sent_.size() * 13 + i * 7);
-    }
-    sent_.push_back(s);
-    return s;
+    return NextTestPacket(kPublisherSsrc, kPublisherPt, next_seq_, next_ts_, kTsStep, sent_);
   }
 
   void Publish(size_t count) {

@@ -117,19 +117,7 @@ class RelayTest : public ::testing::Test {
   }
 
   RtpSpec NextPacket() {
-    RtpSpec s;
-    s.ssrc = kPublisherSsrc;
-    s.payload_type = kPublisherPt;
-    s.sequence_number = next_seq_++;
-    s.timestamp = next_ts_;
-    s.marker = sent_.size() % 5 == 4;
-    if (s.marker) next_ts_ += 3000;
-    s.payload.resize(40 + (sent_.size() * 37) % 900);
-    for (size_t i = 0; i < s.payload.size(); ++i) {
-      s.payload[i] = static_cast<uint8_t>(sent_.size() * 13 + i * 7);
-    }
-    sent_.push_back(s);
-    return s;
+    return NextTestPacket(kPublisherSsrc, kPublisherPt, next_seq_, next_ts_, 3000, sent_);
   }
 
   void Publish(size_t count) {

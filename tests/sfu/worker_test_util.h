@@ -155,4 +155,24 @@ class WorkerTest : public ::testing::Test {
   rtc::Endpoint server_;
 };
 
+// A publisher's next test packet on its own sequence/timestamp line: a
+// marker at the end of every 5th "frame" (the timestamp then moves by
+// `ts_step`), a payload unique to the packet. Appends it to `sent`.
+inline RtpSpec NextTestPacket(uint32_t ssrc, uint8_t payload_type, uint16_t& next_seq,
+                              uint32_t& next_ts, uint32_t ts_step, std::vector<RtpSpec>& sent) {
+  RtpSpec s;
+  s.ssrc = ssrc;
+  s.payload_type = payload_type;
+  s.sequence_number = next_seq++;
+  s.timestamp = next_ts;
+  s.marker = sent.size() % 5 == 4;
+  if (s.marker) next_ts += ts_step;
+  s.payload.resize(40 + (sent.size() * 37) % 900);
+  for (size_t i = 0; i < s.payload.size(); ++i) {
+    s.payload[i] = static_cast<uint8_t>(sent.size() * 13 + i * 7);
+  }
+  sent.push_back(s);
+  return s;
+}
+
 }  // namespace aegis::sfu::testing
