@@ -620,13 +620,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     if (p->params.nack && p->nack.OnPacket(seq, now_ms) == NackGenerator::Arrival::kReset) {
       RequestKeyFrame(*p, now_ms, /*force=*/false);  // too much lost to repair
     }
-    if (p->history) {
-      const auto stored = p->history->Store(packet.data(), seq, now_ms);
-      if (stored == PacketHistory::StoreResult::kDuplicate) {
-        owner_.counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
-        return;
-      }
-    }
+    // (Audio has no history, so a duplicate never reaches this twice.)
     if (p->params.kind == MediaKind::kAudio && p->params.audio_level_extension_id != 0) {
       const auto level = packet.GetExtension(p->params.audio_level_extension_id);
       if (level && !level->empty()) {
@@ -634,14 +628,42 @@ class Worker::Impl final : public WebRtcTransport::Listener,
         ++p->level_count;
       }
     }
-    UpdateStreamRate(*p, packet.data().size(), now_ms);
-    Producer& top = p->parent != nullptr ? *p->parent : *p;
+    Distribute(*p, packet, now_ms, now_ms);
+  }
+
+  // The rest of a packet's path once its stream (a producer or a simulcast
+  // layer) is known, for a local packet and a relayed one alike: the history
+  // drops a second copy (and keeps the packet for subscribers' NACKs), the
+  // stream's rate feeds the layer choice, then — unless the producer is
+  // paused or the packet is padding only — every relay and every consumer
+  // gets it. `receive_ms`: when the packet reached the first worker.
+  void Distribute(Producer& stream, const rtc::RtpPacket& packet, int64_t receive_ms,
+                  int64_t now_ms) {
+    if (stream.history) {
+      const auto stored =
+          stream.history->Store(packet.data(), packet.sequence_number(), receive_ms);
+      if (stored == PacketHistory::StoreResult::kDuplicate) {
+        owner_.counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+    }
+    UpdateStreamRate(stream, packet.data().size(), receive_ms);
+    Producer& top = stream.parent != nullptr ? *stream.parent : stream;
     if (top.params.paused || packet.payload().empty()) return;  // muted, or padding only
     for (const Producer::Relay& r : top.relays) {
-      PushRelay(r.worker, RelayMessage::Type::kRtp, r.relay_id, p->layer, false, now_ms,
+      PushRelay(r.worker, RelayMessage::Type::kRtp, r.relay_id, stream.layer, false, now_ms,
                 packet.data());
     }
-    for (Consumer* c : top.consumers) Forward(*c, packet, now_ms, *p);
+    for (Consumer* c : top.consumers) Forward(*c, packet, now_ms, stream);
+  }
+
+  // A stream's source changed (a new SSRC): the consumers receiving it
+  // continue their lines seamlessly, and its history (other numbering) goes.
+  static void ResyncStream(Producer& top, Producer& stream) {
+    for (Consumer* c : top.consumers) {
+      if (top.layers.empty() || c->current_layer == stream.layer) c->rewriter.Resync();
+    }
+    if (stream.history) stream.history->Clear();
   }
 
   void OnTransportRtcp(WebRtcTransport& t, std::span<const uint8_t> compound,
@@ -710,12 +732,9 @@ class Worker::Impl final : public WebRtcTransport::Listener,
       e.producers_by_ssrc[slot] = p;
       if (!is_rtx) {
         // A new source: continue seamlessly.
-        for (Consumer* c : top->consumers) {
-          if (top->layers.empty() || c->current_layer == p->layer) c->rewriter.Resync();
-        }
+        ResyncStream(*top, *p);
         p->seen = false;
         p->nack.Reset();
-        if (p->history) p->history->Clear();  // its sequence numbers start anew
         for (const Producer::Relay& r : top->relays) {
           PushRelay(r.worker, RelayMessage::Type::kResync, r.relay_id, p->layer, false, NowMs(),
                     {});
@@ -831,6 +850,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     Consumer& c = *carrier;
     for (size_t n = 0; bytes > 0 && n < kMaxPaddingPerTick; ++n) {
       const uint16_t seq = c.rtx_next_seq++;
+      size_t wire = 0;  // what this packet takes on the wire; 0: not sent
       c.transport->SendRtp([&](std::span<uint8_t> out) -> size_t {
         rtc::ByteWriter w(out);
         bool ok = WriteRtpHeader(w, /*twcc=*/true, /*padding=*/true, false, c.padding_pt, seq,
@@ -838,10 +858,12 @@ class Worker::Impl final : public WebRtcTransport::Listener,
         for (size_t i = 1; ok && i < kPaddingBytes; ++i) ok = w.WriteU8(0);
         ok = ok && w.WriteU8(static_cast<uint8_t>(kPaddingBytes));
         if (!ok) return 0;
-        e.bwe->OnPacketSent(e.send_tseq++, w.size() + kWireOverhead, NowUs());
+        wire = w.size() + kWireOverhead;
+        e.bwe->OnPacketSent(e.send_tseq++, wire, NowUs());
         return w.size();
       });
-      bytes -= std::min(bytes, kPaddingBytes + 20 + kWireOverhead);
+      if (wire == 0) break;
+      bytes -= std::min(bytes, wire);
     }
   }
 
@@ -1427,20 +1449,9 @@ class Worker::Impl final : public WebRtcTransport::Listener,
         auto packet = rtc::RtpPacket::Parse(std::span(m.bytes.data(), m.length));
         if (!packet.ok()) return;
         owner_.counters_.relay_in.fetch_add(1, std::memory_order_relaxed);
-        // The same path a local packet takes after the SSRC lookup: history
-        // (this worker answers its subscribers' NACKs), stream rate (layer
-        // choice), consumers.
-        if (stream->history) {
-          const auto stored =
-              stream->history->Store(packet->data(), packet->sequence_number(), m.receive_ms);
-          if (stored == PacketHistory::StoreResult::kDuplicate) {
-            owner_.counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
-            return;
-          }
-        }
-        UpdateStreamRate(*stream, packet->data().size(), m.receive_ms);
-        if (top.params.paused) return;
-        for (Consumer* c : top.consumers) Forward(*c, *packet, now_ms, *stream);
+        // The same path a local packet takes after the SSRC lookup (this
+        // worker's history answers its subscribers' NACKs).
+        Distribute(*stream, *packet, m.receive_ms, now_ms);
         return;
       }
       case RelayMessage::Type::kKeyFrameRequest:
@@ -1448,10 +1459,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
         return;
       case RelayMessage::Type::kResync:
         if (!top.relayed) return;
-        for (Consumer* c : top.consumers) {
-          if (top.layers.empty() || c->current_layer == stream->layer) c->rewriter.Resync();
-        }
-        if (stream->history) stream->history->Clear();
+        ResyncStream(top, *stream);
         return;
       case RelayMessage::Type::kRestart:
         if (!top.relayed) return;
