@@ -26,8 +26,8 @@ void DownlinkEstimator::OnFeedback(const rtc::TransportCcFeedback& feedback, int
       int64_t{feedback.reference_time()} * rtc::TransportCcFeedback::kReferenceTickMicros;
   uint32_t lost = 0;
   uint32_t total = 0;
-  fb_queue_sum_us_ = 0;
-  fb_queue_count_ = 0;
+  int64_t queue_sum_us = 0;  // over this feedback's received packets
+  uint32_t received_count = 0;
   feedback.ForEachPacket([&](uint16_t seq, rtc::TwccStatus status, int32_t delta_ticks) {
     const bool received = status != rtc::TwccStatus::kNotReceived;
     if (received) arrival_us += int64_t{delta_ticks} * rtc::TransportCcFeedback::kDeltaTickMicros;
@@ -36,7 +36,8 @@ void DownlinkEstimator::OnFeedback(const rtc::TransportCcFeedback& feedback, int
     s.reported = true;
     ++total;
     if (received) {
-      OnReceived(s, arrival_us);
+      queue_sum_us += OnReceived(s, arrival_us);
+      ++received_count;
     } else {
       ++lost;
       if (s.cluster != 0 && s.cluster == probe_.id) ++probe_.lost;
@@ -44,8 +45,8 @@ void DownlinkEstimator::OnFeedback(const rtc::TransportCcFeedback& feedback, int
   });
   if (total == 0) return;
   have_feedback_ = true;
-  if (fb_queue_count_ > 0) {
-    const int64_t q = fb_queue_sum_us_ / fb_queue_count_;
+  if (received_count > 0) {
+    const int64_t q = queue_sum_us / received_count;
     queue_delay_us_ = (queue_delay_us_ + q) / 2;
   }
   bool loss_updated = false;
@@ -62,7 +63,7 @@ void DownlinkEstimator::OnFeedback(const rtc::TransportCcFeedback& feedback, int
   UpdateEstimate(now_us, loss_updated);
 }
 
-void DownlinkEstimator::OnReceived(const Sent& s, int64_t arrival_us) {
+int64_t DownlinkEstimator::OnReceived(const Sent& s, int64_t arrival_us) {
   // One-way delay in mixed clocks: only its changes mean something.
   const int64_t delay = arrival_us - s.send_us;
   if (s.send_us - base_bucket_start_us_ >= kBaseDelayWindowUs) {
@@ -72,8 +73,6 @@ void DownlinkEstimator::OnReceived(const Sent& s, int64_t arrival_us) {
   }
   base_delay_cur_ = std::min(base_delay_cur_, delay);
   const int64_t queue = delay - std::min(base_delay_cur_, base_delay_prev_);
-  fb_queue_sum_us_ += queue;
-  ++fb_queue_count_;
 
   if (rate_window_start_us_ < 0) {
     rate_window_start_us_ = arrival_us;
@@ -98,6 +97,7 @@ void DownlinkEstimator::OnReceived(const Sent& s, int64_t arrival_us) {
     ++p.received;
     p.max_queue_us = std::max(p.max_queue_us, queue);
   }
+  return queue;
 }
 
 // `fresh_loss`: loss() covers a new window (a loss figure acts once).

@@ -123,7 +123,8 @@ class DownlinkEstimator {
     int64_t max_queue_us = 0;
   };
 
-  void OnReceived(const Sent& s, int64_t arrival_us);
+  // Books one acknowledged packet; returns its queuing delay.
+  int64_t OnReceived(const Sent& s, int64_t arrival_us);
   void EvaluateProbe(int64_t now_us);
   void UpdateEstimate(int64_t now_us, bool fresh_loss);
   void ProbeFailed(int64_t now_us);
@@ -137,8 +138,6 @@ class DownlinkEstimator {
   int64_t base_delay_prev_ = INT64_MAX;  // previous bucket
   int64_t base_bucket_start_us_ = 0;
   int64_t queue_delay_us_ = 0;  // smoothed
-  int64_t fb_queue_sum_us_ = 0;
-  uint32_t fb_queue_count_ = 0;
 
   // Received rate (by arrival time).
   int64_t rate_window_start_us_ = -1;
