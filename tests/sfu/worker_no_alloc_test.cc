@@ -34,6 +34,45 @@ constexpr uint32_t kSsrc = 0x01020304;
 constexpr uint8_t kPt = 96;
 constexpr uint8_t kTwccId = 3;
 
+// The publisher's video (producer 10 on transport 1), answering NACKs and
+// numbering packets for transport-cc.
+ProducerParams VideoProducer() {
+  ProducerParams p;
+  p.producer_id = 10;
+  p.transport_id = 1;
+  p.kind = MediaKind::kVideo;
+  p.mid = "0";
+  p.ssrc = kSsrc;
+  p.nack = true;
+  p.transport_cc_extension_id = kTwccId;
+  return p;
+}
+
+// The publisher's packet `seq`: 1000 bytes, a marker every 4th; TestPeer's
+// default extension block carries a transport-wide sequence number with id 3
+// (kTwccId).
+RtpSpec KiloPacket(uint16_t seq) {
+  RtpSpec s;
+  s.ssrc = kSsrc;
+  s.payload_type = kPt;
+  s.sequence_number = seq;
+  s.timestamp = 90U * seq;
+  s.marker = seq % 4 == 0;
+  s.payload.assign(1000, static_cast<uint8_t>(seq));
+  return s;
+}
+
+// A NACK from `sub` for two packets just before its `newest` (recent enough
+// to be answered over RTX from the history's last 1024 packets).
+void SendNackBefore(TestPeer& sub, uint16_t newest) {
+  sub.SendRtcp([&](std::span<uint8_t> buf) -> size_t {
+    rtc::ByteWriter w(buf);
+    const uint16_t lost[] = {static_cast<uint16_t>(newest - 20),
+                             static_cast<uint16_t>(newest - 10)};
+    return rtc::WriteGenericNack(w, 0x5EED, sub.rtp.front().ssrc, lost).ok() ? w.size() : 0;
+  });
+}
+
 class NoAllocTest : public WorkerTest {
  protected:
   void SetUp() override {
@@ -45,15 +84,7 @@ class NoAllocTest : public WorkerTest {
       subs_[i] = ConnectedPeer(2 + i);
       ASSERT_TRUE(subs_[i]);
     }
-    ProducerParams p;
-    p.producer_id = 10;
-    p.transport_id = 1;
-    p.kind = MediaKind::kVideo;
-    p.mid = "0";
-    p.ssrc = kSsrc;
-    p.nack = true;
-    p.transport_cc_extension_id = kTwccId;
-    worker_->AddProducer(p);
+    worker_->AddProducer(VideoProducer());
     for (uint64_t i = 0; i < 2; ++i) {
       ConsumerParams c;
       c.consumer_id = 20 + i;
@@ -73,18 +104,10 @@ class NoAllocTest : public WorkerTest {
     Sync();
   }
 
-  // `count` packets of 1000 bytes; TestPeer's default extension block carries
-  // a transport-wide sequence number with id 3 (kTwccId).
+  // `count` packets of 1000 bytes.
   void Publish(size_t count) {
     for (size_t i = 0; i < count; ++i) {
-      RtpSpec s;
-      s.ssrc = kSsrc;
-      s.payload_type = kPt;
-      s.sequence_number = seq_;
-      s.timestamp = 90U * seq_;
-      s.marker = seq_ % 4 == 0;
-      s.payload.assign(1000, static_cast<uint8_t>(seq_));
-      pub_->SendRtp(s);
+      pub_->SendRtp(KiloPacket(seq_));
       ++seq_;
       if (i % 16 == 15) {
         for (auto& sub : subs_) sub->Poll(Millis{0});
@@ -128,13 +151,7 @@ TEST_F(NoAllocTest, SteadyStateForwardingDoesNotAllocateOnTheWorkerThread) {
     expected += kPackets;
     // A NACK from a subscriber is answered over RTX from the history
     // (recent enough to still be among the last 1024 packets).
-    const uint16_t newest = subs_[0]->rtp.back().sequence_number;
-    subs_[0]->SendRtcp([&](std::span<uint8_t> buf) -> size_t {
-      rtc::ByteWriter w(buf);
-      const uint16_t lost[] = {static_cast<uint16_t>(newest - 20),
-                               static_cast<uint16_t>(newest - 10)};
-      return rtc::WriteGenericNack(w, 0x5EED, subs_[0]->rtp.front().ssrc, lost).ok() ? w.size() : 0;
-    });
+    SendNackBefore(*subs_[0], subs_[0]->rtp.back().sequence_number);
     SendDownlinkFeedback();
     ASSERT_TRUE(PumpAll({subs_[0].get(), subs_[1].get(), pub_.get()},
                         [&] {
@@ -176,35 +193,15 @@ TEST(RelayNoAllocTest, RelayedForwardingDoesNotAllocateOnEitherWorker) {
   } stop_both{workers};
   std::array<Worker*, 2> ptrs{workers[0].get(), workers[1].get()};
   Worker::ConnectPeers(ptrs);
-  auto sync = [&](size_t i) {
-    auto done = std::make_shared<std::promise<void>>();
-    std::future<void> f = done->get_future();
-    workers[i]->Post([done] { done->set_value(); });
-    return f.wait_for(kTimeout) == std::future_status::ready;
-  };
-  auto connect = [&](size_t i, uint64_t transport_id) -> std::unique_ptr<TestPeer> {
-    rtc::IceCredentials ice = rtc::IceCredentials::Generate();
-    workers[i]->CreateTransport(transport_id, ice);
-    auto peer = TestPeer::Create(rtc::Endpoint::V4({127, 0, 0, 1}, workers[i]->port()), ice);
-    if (!peer) return nullptr;
-    workers[i]->SetRemoteParameters(transport_id, peer->local_ice().ufrag, "sha-256",
-                                    peer->fingerprint());
-    if (!peer->Connect(workers[i]->certificate().fingerprint())) return nullptr;
-    if (!listener.WaitFor(transport_id, TransportState::kConnected)) return nullptr;
-    return peer;
+  auto sync = [&](size_t i) { return DrainPosted(*workers[i]); };
+  auto connect = [&](size_t i, uint64_t transport_id) {
+    return ConnectedPeerOn(*workers[i], listener, transport_id);
   };
   auto pub = connect(0, 1);
   ASSERT_TRUE(pub);
   auto sub = connect(1, 2);
   ASSERT_TRUE(sub);
-  ProducerParams p;
-  p.producer_id = 10;
-  p.transport_id = 1;
-  p.kind = MediaKind::kVideo;
-  p.mid = "0";
-  p.ssrc = kSsrc;
-  p.nack = true;
-  p.transport_cc_extension_id = kTwccId;
+  ProducerParams p = VideoProducer();
   workers[0]->AddProducer(p);
   p.producer_id = 11;
   workers[1]->AddRelayedProducer(p, 0, 10);
@@ -248,14 +245,7 @@ TEST(RelayNoAllocTest, RelayedForwardingDoesNotAllocateOnEitherWorker) {
     }
     if (measured(round) >= 0) aegis::alloc_count::ResetAllocationCounts();
     for (size_t i = 0; i < 1500; ++i) {
-      RtpSpec s;
-      s.ssrc = kSsrc;
-      s.payload_type = kPt;
-      s.sequence_number = seq;
-      s.timestamp = 90U * seq;
-      s.marker = seq % 4 == 0;
-      s.payload.assign(1000, static_cast<uint8_t>(seq));
-      pub->SendRtp(s);
+      pub->SendRtp(KiloPacket(seq));
       ++seq;
       if (i % 16 == 15) sub->Poll(Millis{0});
       if (i % 256 == 255) {
@@ -270,13 +260,7 @@ TEST(RelayNoAllocTest, RelayedForwardingDoesNotAllocateOnEitherWorker) {
       }
     }
     expected += 1500;
-    const uint16_t newest = newest_media();
-    sub->SendRtcp([&](std::span<uint8_t> buf) -> size_t {
-      rtc::ByteWriter w(buf);
-      const uint16_t lost[] = {static_cast<uint16_t>(newest - 20),
-                               static_cast<uint16_t>(newest - 10)};
-      return rtc::WriteGenericNack(w, 0x5EED, sub->rtp.front().ssrc, lost).ok() ? w.size() : 0;
-    });
+    SendNackBefore(*sub, newest_media());
     sub->SendPli(0x5EED, sub->rtp.front().ssrc);  // back through the reverse ring
     const auto deadline = std::chrono::steady_clock::now() + kTimeout;
     auto done = [&] {

@@ -96,24 +96,10 @@ class RelayTest : public ::testing::Test {
 
   Worker& w(size_t i) { return *workers_[i]; }
 
-  void Sync(size_t i) {
-    auto done = std::make_shared<std::promise<void>>();
-    std::future<void> f = done->get_future();
-    w(i).Post([done] { done->set_value(); });
-    ASSERT_EQ(f.wait_for(kTimeout), std::future_status::ready) << "worker " << i << " stuck";
-  }
+  void Sync(size_t i) { ASSERT_TRUE(DrainPosted(w(i))) << "worker " << i << " stuck"; }
 
   std::unique_ptr<TestPeer> ConnectedPeer(size_t worker, uint64_t transport_id) {
-    rtc::IceCredentials ice = rtc::IceCredentials::Generate();
-    w(worker).CreateTransport(transport_id, ice);
-    std::unique_ptr<TestPeer> peer =
-        TestPeer::Create(rtc::Endpoint::V4({127, 0, 0, 1}, w(worker).port()), ice);
-    if (!peer) return nullptr;
-    w(worker).SetRemoteParameters(transport_id, peer->local_ice().ufrag, "sha-256",
-                                  peer->fingerprint());
-    if (!peer->Connect(w(worker).certificate().fingerprint())) return nullptr;
-    if (!listener_.WaitFor(transport_id, TransportState::kConnected)) return nullptr;
-    return peer;
+    return ConnectedPeerOn(w(worker), listener_, transport_id);
   }
 
   RtpSpec NextPacket() {

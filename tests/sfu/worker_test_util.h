@@ -76,6 +76,47 @@ class RecordingListener final : public Worker::Listener {
   std::vector<Event> events_;
 };
 
+// Runs everything posted to `worker` so far (a worker executes posted
+// closures in order), so later packets meet the new state; false when the
+// worker thread is stuck.
+inline bool DrainPosted(Worker& worker) {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> f = done->get_future();
+  worker.Post([done] { done->set_value(); });
+  return f.wait_for(kTimeout) == std::future_status::ready;
+}
+
+// A transport on `worker` and a peer that knows its credentials; the worker
+// knows the peer's ufrag and fingerprint unless !tell_worker. Nothing sent yet.
+inline std::unique_ptr<TestPeer> NewPeerOn(Worker& worker, uint64_t transport_id,
+                                           bool tell_worker = true) {
+  rtc::IceCredentials ice = rtc::IceCredentials::Generate();
+  worker.CreateTransport(transport_id, ice);
+  std::unique_ptr<TestPeer> peer =
+      TestPeer::Create(rtc::Endpoint::V4({127, 0, 0, 1}, worker.port()), ice);
+  if (peer && tell_worker) {
+    worker.SetRemoteParameters(transport_id, peer->local_ice().ufrag, "sha-256",
+                               peer->fingerprint());
+  }
+  return peer;
+}
+
+// NewPeerOn, then ICE + DTLS until both sides are connected (`listener` is
+// the worker's).
+inline std::unique_ptr<TestPeer> ConnectedPeerOn(Worker& worker, RecordingListener& listener,
+                                                 uint64_t transport_id) {
+  std::unique_ptr<TestPeer> peer = NewPeerOn(worker, transport_id);
+  if (!peer) return nullptr;
+  if (!peer->Connect(worker.certificate().fingerprint())) return nullptr;
+  // The server finishes first in DTLS 1.2 (the client's Finished comes
+  // first), so the listener has normally been called already.
+  if (!listener.WaitFor(transport_id, TransportState::kConnected)) {
+    ADD_FAILURE() << "worker never reported transport " << transport_id << " connected";
+    return nullptr;
+  }
+  return peer;
+}
+
 class WorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -93,38 +134,14 @@ class WorkerTest : public ::testing::Test {
 
   // Runs everything posted to the worker so far (the worker executes posted
   // closures in order), so later packets meet the new state.
-  void Sync() {
-    auto done = std::make_shared<std::promise<void>>();
-    std::future<void> f = done->get_future();
-    worker_->Post([done] { done->set_value(); });
-    ASSERT_EQ(f.wait_for(kTimeout), std::future_status::ready) << "worker thread stuck";
-  }
+  void Sync() { ASSERT_TRUE(DrainPosted(*worker_)) << "worker thread stuck"; }
 
-  // A transport on the worker and a peer that knows its credentials; the
-  // worker knows the peer's ufrag and fingerprint. Nothing sent yet.
   std::unique_ptr<TestPeer> NewPeer(uint64_t transport_id, bool tell_worker = true) {
-    rtc::IceCredentials ice = rtc::IceCredentials::Generate();
-    worker_->CreateTransport(transport_id, ice);
-    std::unique_ptr<TestPeer> peer = TestPeer::Create(server_, ice);
-    if (peer && tell_worker) {
-      worker_->SetRemoteParameters(transport_id, peer->local_ice().ufrag, "sha-256",
-                                   peer->fingerprint());
-    }
-    return peer;
+    return NewPeerOn(*worker_, transport_id, tell_worker);
   }
 
-  // NewPeer, then ICE + DTLS until both sides are connected.
   std::unique_ptr<TestPeer> ConnectedPeer(uint64_t transport_id) {
-    std::unique_ptr<TestPeer> peer = NewPeer(transport_id);
-    if (!peer) return nullptr;
-    if (!peer->Connect(worker_->certificate().fingerprint())) return nullptr;
-    // The server finishes first in DTLS 1.2 (the client's Finished comes
-    // first), so the listener has normally been called already.
-    if (!listener_.WaitFor(transport_id, TransportState::kConnected)) {
-      ADD_FAILURE() << "worker never reported transport " << transport_id << " connected";
-      return nullptr;
-    }
-    return peer;
+    return ConnectedPeerOn(*worker_, listener_, transport_id);
   }
 
   // Polls every peer until done() holds; false on timeout.

@@ -1785,6 +1785,10 @@ class SignalServerFanoutTest : public SignalServerTest {
     o.fanout_min_subscribers = 1;
     return o;
   }
+  // Worker `w`'s host candidate as a subscribe offer lists it.
+  std::string CandidateOf(size_t w) const {
+    return " 127.0.0.1 " + std::to_string(workers_[w]->port()) + " typ host";
+  }
 };
 
 TEST_F(SignalServerFanoutTest, SubscribersBeyondTheThresholdGoToTheLeastLoadedWorker) {
@@ -1793,18 +1797,15 @@ TEST_F(SignalServerFanoutTest, SubscribersBeyondTheThresholdGoToTheLeastLoadedWo
   Conn carol = Joined(app1_, "carol");
   const size_t home = RoomWorker(app1_);
   const size_t other = 1 - home;
-  const auto candidate = [this](size_t w) {
-    return " 127.0.0.1 " + std::to_string(workers_[w]->port()) + " typ host";
-  };
   ASSERT_EQ(MsgType(Publish(alice, ReadSdpFixture(kPublishFixture), MicCamTracks())), "ok");
   // bob's subscribe transport is the room's first: home. carol's is the
   // second (threshold 1): the other worker, which has fewer transports.
   const std::string bob_sdp = TakeEvent(*bob, "subscribe-offer")["sdp"].get<std::string>();
-  EXPECT_NE(bob_sdp.find(candidate(home)), std::string::npos) << bob_sdp;
+  EXPECT_NE(bob_sdp.find(CandidateOf(home)), std::string::npos) << bob_sdp;
   json carol_offer = TakeEvent(*carol, "subscribe-offer");
   const std::string carol_sdp = carol_offer["sdp"].get<std::string>();
-  EXPECT_NE(carol_sdp.find(candidate(other)), std::string::npos) << carol_sdp;
-  EXPECT_EQ(carol_sdp.find(candidate(home)), std::string::npos) << carol_sdp;
+  EXPECT_NE(carol_sdp.find(CandidateOf(other)), std::string::npos) << carol_sdp;
+  EXPECT_EQ(carol_sdp.find(CandidateOf(home)), std::string::npos) << carol_sdp;
   EXPECT_NE(carol_sdp.find("a=fingerprint:sha-256 " + workers_[other]->certificate().fingerprint()),
             std::string::npos)
       << carol_sdp;
@@ -1835,7 +1836,7 @@ TEST_F(SignalServerFanoutTest, SubscribersBeyondTheThresholdGoToTheLeastLoadedWo
   // A late joiner also goes to the other worker (1 transport against 2);
   // the mic's copy there is shared.
   Conn dave = Joined(app1_, "dave");
-  EXPECT_NE(TakeEvent(*dave, "subscribe-offer")["sdp"].get<std::string>().find(candidate(other)),
+  EXPECT_NE(TakeEvent(*dave, "subscribe-offer")["sdp"].get<std::string>().find(CandidateOf(other)),
             std::string::npos);
   EXPECT_EQ(TransportsOn(other), 2u);
   EXPECT_EQ(ProducersOn(other), 1u);
@@ -1848,7 +1849,7 @@ TEST_F(SignalServerFanoutTest, SubscribersBeyondTheThresholdGoToTheLeastLoadedWo
 
   // A producer that goes takes its copies with it.
   Conn erin = Joined(app1_, "erin");
-  EXPECT_NE(TakeEvent(*erin, "subscribe-offer")["sdp"].get<std::string>().find(candidate(other)),
+  EXPECT_NE(TakeEvent(*erin, "subscribe-offer")["sdp"].get<std::string>().find(CandidateOf(other)),
             std::string::npos);
   EXPECT_EQ(ProducersOn(other), 1u);
   ASSERT_EQ(MsgType(Request(alice, json{{"type", "leave"}})), "ok");
@@ -1876,7 +1877,7 @@ TEST_F(SignalServerNoFanoutTest, ZeroKeepsEveryTransportOnTheRoomsWorker) {
   Conn carol = Joined(app1_, "carol");
   const size_t home = RoomWorker(app1_);
   ASSERT_EQ(MsgType(Publish(alice, ReadSdpFixture(kPublishFixture), MicCamTracks())), "ok");
-  const std::string port = " 127.0.0.1 " + std::to_string(workers_[home]->port()) + " typ host";
+  const std::string port = CandidateOf(home);
   EXPECT_NE(TakeEvent(*bob, "subscribe-offer")["sdp"].get<std::string>().find(port),
             std::string::npos);
   EXPECT_NE(TakeEvent(*carol, "subscribe-offer")["sdp"].get<std::string>().find(port),
