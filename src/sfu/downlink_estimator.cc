@@ -34,16 +34,19 @@ void DownlinkEstimator::OnFeedback(const rtc::TransportCcFeedback& feedback, int
     Sent& s = sent_[seq % kHistory];
     if (s.send_us < 0 || s.seq != seq || s.reported) return;  // not ours, or already counted
     s.reported = true;
-    ++total;
+    // A probe's own losses are its verdict (EvaluateProbe), not the path's
+    // loss rate: a failed probe through a cap must not cut the estimate too.
+    if (s.cluster == 0) ++total;
     if (received) {
       queue_sum_us += OnReceived(s, arrival_us);
       ++received_count;
-    } else {
+    } else if (s.cluster == 0) {
       ++lost;
-      if (s.cluster != 0 && s.cluster == probe_.id) ++probe_.lost;
+    } else if (s.cluster == probe_.id) {
+      ++probe_.lost;
     }
   });
-  if (total == 0) return;
+  if (total == 0 && received_count == 0) return;
   have_feedback_ = true;
   if (received_count > 0) {
     const int64_t q = queue_sum_us / received_count;
@@ -145,8 +148,12 @@ void DownlinkEstimator::SetDesired(uint64_t desired_bps, int64_t now_us) {
   probe_.active = true;
   probe_.id = next_cluster_++;
   if (next_cluster_ == 0) next_cluster_ = 1;
+  // Towards what is wanted, but at most kProbeMaxStep x the estimate in one
+  // go: a probe far beyond the path floods its queue (the media behind it
+  // is lost too) and proves nothing a smaller one would not.
   probe_.target_bps = std::min<uint64_t>(
-      kMaxBps, static_cast<uint64_t>(static_cast<double>(desired_bps) * kProbeGain));
+      {kMaxBps, static_cast<uint64_t>(static_cast<double>(desired_bps) * kProbeGain),
+       static_cast<uint64_t>(static_cast<double>(estimate_bps_) * kProbeMaxStep)});
   probe_.start_us = now_us;
   probe_.end_us = now_us + kProbeDurationUs;
 }

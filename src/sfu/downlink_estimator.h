@@ -49,11 +49,14 @@ class DownlinkEstimator {
   // Received rate and loss are measured over windows of this length.
   static constexpr int64_t kRateWindowUs = 500'000;
   static constexpr int64_t kLossWindowUs = 500'000;
-  // Probes: a cluster of kProbeDurationUs at kProbeGain x the wanted rate;
+  // Probes: a cluster of kProbeDurationUs at kProbeGain x the wanted rate
+  // (at most kProbeMaxStep x the estimate); its packets count for its own
+  // verdict, not for the loss rate;
   // after a failed probe (or an overuse soon after a successful one) the next
   // waits kProbeBackoffMinUs, doubling to kProbeBackoffMaxUs.
   static constexpr int64_t kProbeDurationUs = 300'000;
   static constexpr double kProbeGain = 1.25;
+  static constexpr double kProbeMaxStep = 2.0;
   static constexpr int64_t kProbeBackoffMinUs = 2'000'000;
   static constexpr int64_t kProbeBackoffMaxUs = 5'000'000;
   static constexpr int64_t kProbeResultTimeoutUs = 1'000'000;

@@ -61,7 +61,7 @@ AllocationResult AllocateLayers(std::span<const LayerDemand> demands, uint64_t b
     const uint64_t left = budget_bps > used ? budget_bps - used : 0;
     const uint64_t base = Bps(d, layers[i]);
     for (int l = BestLayer(d); l > layers[i]; --l) {
-      if (!Active(d, l)) continue;
+      if (!Active(d, l) || (l > d.raise_limit && l != d.current_layer)) continue;
       const uint64_t extra = Bps(d, l) - std::min(Bps(d, l), base);
       const auto slack = static_cast<uint64_t>(static_cast<double>(Bps(d, l)) * kKeepLayerSlack);
       const bool fits = extra <= left || (l == d.current_layer && extra <= left + slack);
@@ -73,6 +73,25 @@ AllocationResult AllocateLayers(std::span<const LayerDemand> demands, uint64_t b
   }
   result.allocated_bps = used;
   return result;
+}
+
+void RaiseGuard::OnAllocated(int from, int to, bool from_active, int64_t now_ms) {
+  if (from < 0 || to < 0 || to >= from || !from_active) return;
+  const bool again = dropped_ && now_ms - last_drop_ms_ < kForgetMs;
+  hold_ms_ = again ? std::min(hold_ms_ * 2, kMaxHoldMs) : kFirstHoldMs;
+  dropped_ = true;
+  last_drop_ms_ = now_ms;
+  held_from_ = to + 1;
+  until_ms_ = now_ms + hold_ms_;
+}
+
+void RaiseGuard::OnProbeSucceeded(uint64_t proven_bps, uint64_t desired_bps) {
+  if (proven_bps >= desired_bps) held_from_ = -1;
+}
+
+int RaiseGuard::Limit(int64_t now_ms) const {
+  if (held_from_ < 0 || now_ms >= until_ms_) return static_cast<int>(kAllocatorMaxLayers) - 1;
+  return held_from_ - 1;
 }
 
 }  // namespace aegis::sfu

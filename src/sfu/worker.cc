@@ -226,8 +226,10 @@ struct Consumer {
   int auto_cap = 0;
   int64_t auto_cap_until_ms = 0;
   int64_t remb_grace_until_ms = 0;
-  // `auto` under the downlink estimator: the allocator's layer (-1: none).
+  // `auto` under the downlink estimator: the allocator's layer (-1: none),
+  // and the layers it must not re-enter yet after a drop.
   int alloc_layer = -1;
+  RaiseGuard raise_guard;
   // RTX payload type for probe padding (kNoPayloadType: none).
   uint8_t padding_pt = ConsumerParams::kNoPayloadType;
 };
@@ -253,6 +255,7 @@ struct TransportEntry {
   uint16_t send_tseq = 0;
   std::unique_ptr<DownlinkEstimator> bwe;
   int64_t bwe_logged_ms = 0;
+  uint64_t bwe_desired_bps = 0;  // the last allocation's want, audio and fixed video included
 };
 
 // Debug lines built on the worker thread (their fields allocate) only when
@@ -996,8 +999,9 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     owner_.counters_.probes_ok.fetch_add(bwe.probes_succeeded() - ok, std::memory_order_relaxed);
     owner_.counters_.probes_failed.fetch_add(bwe.probes_failed() - failed,
                                              std::memory_order_relaxed);
-    if (!DebugLogging()) return;
     const DownlinkEstimator::ProbeResult& r = bwe.last_probe();
+    if (bwe.probes_succeeded() != ok) EndRaiseHolds(e, std::min(r.send_bps, r.recv_bps));
+    if (!DebugLogging()) return;
     LogDebug(kTag, "downlink probe",
              {{"result", bwe.probes_succeeded() != ok ? "ok" : "failed"},
               {"target_kbps", std::to_string(r.target_bps / 1000)},
@@ -1006,6 +1010,12 @@ class Worker::Impl final : public WebRtcTransport::Listener,
               {"loss_pct", std::to_string(static_cast<int>(r.loss * 100))},
               {"max_queue_ms", std::to_string(r.max_queue_us / 1000)},
               {"estimate_kbps", std::to_string(bwe.estimate_bps() / 1000)}});
+  }
+
+  // A probe proved `proven_bps`: when that covers what the consumers want,
+  // their held layers may be entered again (RaiseGuard).
+  static void EndRaiseHolds(TransportEntry& e, uint64_t proven_bps) {
+    for (Consumer* c : e.consumers) c->raise_guard.OnProbeSucceeded(proven_bps, e.bwe_desired_bps);
   }
 
   // Every tick, for each subscriber with an estimate: what audio and fixed
@@ -1035,6 +1045,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
       d.priority = top.params.priority;
       d.max_layer = static_cast<int>(top.layers.size()) - 1;
       d.current_layer = c->current_layer;
+      d.raise_limit = c->raise_guard.Limit(now_ms);
       d.layer_count = top.layers.size();
       for (size_t i = 0; i < top.layers.size(); ++i) {
         const Producer& layer = *top.layers[i];
@@ -1054,16 +1065,25 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     const AllocationResult r =
         AllocateLayers(std::span(demands.data(), n), budget, std::span(layers.data(), n));
     for (size_t i = 0; i < n; ++i) {
-      if (ranked[i]->alloc_layer != layers[i] && layers[i] >= 0 && DebugLogging()) {
+      Consumer& c = *ranked[i];
+      const LayerDemand& d = demands[i];
+      if (c.alloc_layer != layers[i] && layers[i] >= 0 && DebugLogging()) {
         LogDebug(kTag, "downlink allocation",
-                 {{"consumer", std::to_string(ranked[i]->params.consumer_id)},
+                 {{"consumer", std::to_string(c.params.consumer_id)},
                   {"layer", std::to_string(layers[i])},
+                  {"raise_limit", std::to_string(d.raise_limit)},
                   {"estimate_kbps", std::to_string(estimate / 1000)},
                   {"queue_ms", std::to_string(bwe.queue_delay_us() / 1000)},
                   {"loss_pct", std::to_string(static_cast<int>(bwe.loss() * 100))}});
       }
-      ranked[i]->alloc_layer = layers[i];
+      // (A drop from a layer still sent holds the layers above back.)
+      const int from = c.alloc_layer;
+      const bool from_sent = from >= 0 && static_cast<size_t>(from) < d.layer_count &&
+                             d.layer_bps[static_cast<size_t>(from)] > 0;
+      c.raise_guard.OnAllocated(from, layers[i], from_sent, now_ms);
+      c.alloc_layer = layers[i];
     }
+    e.bwe_desired_bps = r.desired_bps + fixed_bps;
     if (DebugLogging() && now_ms - e.bwe_logged_ms >= kDownlinkLogIntervalMs) {
       e.bwe_logged_ms = now_ms;
       LogDebug(kTag, "downlink state",

@@ -43,6 +43,14 @@ class Path {
   explicit Path(uint64_t capacity_bps) : capacity_bps_(capacity_bps) {}
 
   void set_capacity(uint64_t bps) { capacity_bps_ = bps; }
+  // A token bucket instead (like `tc tbf rate R burst B latency L`): a
+  // packet leaves at once while the bucket holds its bytes, with no
+  // serialisation time of its own; waits beyond `latency_ms` are dropped.
+  void use_token_bucket(size_t burst_bytes, int64_t latency_ms) {
+    bucket_bytes_ = burst_bytes;
+    tokens_ = static_cast<double>(burst_bytes);
+    queue_limit_us_ = latency_ms * kMs;
+  }
   // Every `n`-th packet is lost on the way (0: none).
   void set_loss_every(uint32_t n) { loss_every_ = n; }
   void set_media_bps(uint64_t bps) { media_bps_ = bps; }
@@ -51,6 +59,17 @@ class Path {
   void set_layers(std::vector<uint64_t> layers) { layers_ = std::move(layers); }
   uint64_t media_bps() const { return media_bps_; }
   void set_desired_bps(uint64_t bps) { desired_bps_ = bps; }
+  // Media follows the worker's allocation instead: AllocateLayers over
+  // `layers` with a RaiseGuard (when `guard`) every 20 ms tick, a keyframe
+  // of `keyframe_bytes` sent as one burst on each switch, and probes
+  // towards the top layer while it is not allocated.
+  void use_allocator(std::vector<uint64_t> layers, size_t keyframe_bytes, bool guard) {
+    alloc_layers_ = std::move(layers);
+    keyframe_bytes_ = keyframe_bytes;
+    guard_on_ = guard;
+  }
+  int layer() const { return layer_; }
+  int switches() const { return switches_; }
 
   DownlinkEstimator& estimator() { return est_; }
   int64_t now_us() const { return now_us_; }
@@ -67,6 +86,22 @@ class Path {
     est_.OnPacketSent(seq, bytes, now_us_);
     ++sent_;
     if (loss_every_ != 0 && sent_ % loss_every_ == 0) return;
+    if (bucket_bytes_ > 0) {
+      // FIFO behind the last departure; tokens refill at the rate.
+      const int64_t depart = std::max(now_us_, link_free_us_);
+      const double tokens = std::min(static_cast<double>(bucket_bytes_),
+                                     tokens_ + static_cast<double>(capacity_bps_) / 8e6 *
+                                                   static_cast<double>(depart - tokens_at_us_));
+      const double missing = std::max(0.0, static_cast<double>(bytes) - tokens);
+      const int64_t leave =
+          depart + static_cast<int64_t>(missing * 8e6 / static_cast<double>(capacity_bps_));
+      if (leave - now_us_ > queue_limit_us_) return;
+      tokens_ = tokens + missing - static_cast<double>(bytes);
+      tokens_at_us_ = leave;
+      link_free_us_ = leave;
+      in_flight_.push_back({seq, leave + 20 * kMs});
+      return;
+    }
     // Drop-tail: the queue (time until the link is free) holds 60 ms.
     const int64_t start = std::max(now_us_, link_free_us_);
     if (start - now_us_ > 60 * kMs) return;
@@ -88,6 +123,7 @@ class Path {
       media_credit_ -= 1200;
       Send(1200);
     }
+    if (now_us_ % (20 * kMs) == 0 && !alloc_layers_.empty()) Allocate();
     if (now_us_ % (20 * kMs) == 0) {
       est_.SetDesired(desired_bps_, now_us_);
       size_t padding = est_.ProbePaddingDue(now_us_);
@@ -106,6 +142,34 @@ class Path {
     }
   }
 
+  void Allocate() {
+    LayerDemand d;
+    d.max_layer = static_cast<int>(alloc_layers_.size()) - 1;
+    d.current_layer = layer_;
+    d.layer_count = alloc_layers_.size();
+    for (size_t i = 0; i < alloc_layers_.size(); ++i) d.layer_bps[i] = alloc_layers_[i];
+    const int64_t now_ms = now_us_ / kMs;
+    if (est_.probes_succeeded() != probes_ok_ && guard_.held_layer(now_ms) >= 0) {
+      const DownlinkEstimator::ProbeResult& p = est_.last_probe();
+      guard_.OnProbeSucceeded(std::min(p.send_bps, p.recv_bps), alloc_layers_.back());
+    }
+    probes_ok_ = est_.probes_succeeded();
+    if (guard_on_) d.raise_limit = guard_.Limit(now_ms);
+    int next = -1;
+    const AllocationResult r =
+        AllocateLayers(std::span(&d, 1), est_.estimate_bps(), std::span(&next, 1));
+    desired_bps_ = r.desired_bps > r.allocated_bps ? r.desired_bps : 0;
+    guard_.OnAllocated(layer_, next, true, now_ms);
+    if (next != layer_) {
+      if (layer_ >= 0) ++switches_;
+      layer_ = next;
+      for (size_t left = keyframe_bytes_; left > 0; left -= std::min<size_t>(left, 1200)) {
+        Send(1200);
+      }
+    }
+    media_bps_ = alloc_layers_[static_cast<size_t>(layer_)];
+  }
+
   struct Flight {
     uint16_t seq;
     int64_t arrival_us;
@@ -114,9 +178,20 @@ class Path {
   TwccRecorder recorder_;
   std::deque<Flight> in_flight_;
   uint64_t capacity_bps_;
+  size_t bucket_bytes_ = 0;  // 0: the store-and-forward link
+  double tokens_ = 0;
+  int64_t tokens_at_us_ = 0;
+  int64_t queue_limit_us_ = 0;
   uint64_t media_bps_ = 0;
   std::vector<uint64_t> layers_;
   uint64_t desired_bps_ = 0;
+  std::vector<uint64_t> alloc_layers_;
+  size_t keyframe_bytes_ = 0;
+  bool guard_on_ = false;
+  RaiseGuard guard_;
+  uint32_t probes_ok_ = 0;
+  int layer_ = -1;
+  int switches_ = 0;
   uint32_t loss_every_ = 0;
   uint64_t sent_ = 0;
   uint16_t next_seq_ = 65000;  // wraps during the test
@@ -174,6 +249,43 @@ TEST(DownlinkEstimatorTest, ProbesFailUnderACapAndSucceedWithinSecondsOnceItLift
   EXPECT_GE(est.estimate_bps(), 1'700'000u);
   EXPECT_LE(lifted_ms, 6'000) << "next probe after at most the longest backoff (5 s)";
   EXPECT_GE(est.probes_succeeded(), 1u);
+}
+
+// The middle layer (420k) fits the 500 kbit/s tbf-like path in steady
+// state, but the keyframe burst of each switch (24 kB: 380 ms of queue at
+// 500k) overflows it. Without the RaiseGuard the subscriber goes back up
+// every time the estimate regrows (probes riding the bucket's burst help it
+// regrow) and falls again at once, every few seconds; with it, each failed
+// try holds the layer back twice as long as the last (15 s, 30 s, 60 s),
+// and a probe proving the top layer ends the hold once the cap lifts.
+int CappedSwitches(bool guard, Path& path) {
+  path.use_token_bucket(10'000, 100);  // as the browser impairment test
+  path.use_allocator({150'000, 420'000, 1'500'000}, 24'000, guard);
+  path.Run(10'000);  // the drop from the initial estimate
+  EXPECT_LT(path.layer(), 2);
+  const int before = path.switches();
+  path.Run(60'000);
+  EXPECT_LT(path.layer(), 2);
+  return path.switches() - before;
+}
+
+TEST(DownlinkEstimatorTest, WithoutTheRaiseGuardTheLayersFlapUnderACap) {
+  Path path(500'000);
+  EXPECT_GE(CappedSwitches(/*guard=*/false, path), 12) << "the case the guard exists for";
+}
+
+TEST(DownlinkEstimatorTest, TheRaiseGuardHoldsALayerThatDidNotFitAndProbesLiftIt) {
+  Path path(500'000);
+  // In 60 s: the drop, a try after 15 s and its drop, one after 30 s more.
+  EXPECT_LE(CappedSwitches(/*guard=*/true, path), 5) << "one try per doubled hold at most";
+  path.set_capacity(20'000'000);
+  int64_t lifted_ms = 0;
+  while (path.layer() != 2 && lifted_ms < 15'000) {
+    path.Run(100);
+    lifted_ms += 100;
+  }
+  EXPECT_EQ(path.layer(), 2);
+  EXPECT_LE(lifted_ms, 7'000) << "a probe ends the hold";
 }
 
 TEST(DownlinkEstimatorTest, HeavyLossLowersTheEstimate) {
@@ -281,6 +393,65 @@ TEST(LayerAllocatorTest, TheCurrentLayerIsKeptSlightlyAboveTheBudgetButNotEntere
   // Far above the budget even the current layer goes.
   AllocateLayers(std::span(&receiving_top, 1), 900'000, layers);
   EXPECT_EQ(layers[0], 1);
+}
+
+TEST(LayerAllocatorTest, TheRaiseLimitBlocksEnteringNotKeepingNorWanting) {
+  LayerDemand on_low = Simulcast(0, /*current=*/0);
+  on_low.raise_limit = 0;
+  std::array<int, 1> layers{};
+  AllocationResult r = AllocateLayers(std::span(&on_low, 1), 10'000'000, layers);
+  EXPECT_EQ(layers[0], 0);
+  EXPECT_EQ(r.desired_bps, 1'500'000u) << "still wants (and probes for) the top layer";
+  on_low.raise_limit = 1;
+  AllocateLayers(std::span(&on_low, 1), 10'000'000, layers);
+  EXPECT_EQ(layers[0], 1);
+  LayerDemand on_top = Simulcast(0, /*current=*/2);
+  on_top.raise_limit = 0;
+  AllocateLayers(std::span(&on_top, 1), 10'000'000, layers);
+  EXPECT_EQ(layers[0], 2);
+}
+
+TEST(RaiseGuardTest, ADropHoldsTheLayersAboveUntilTimeOrAProbeOfAllThatIsWanted) {
+  RaiseGuard g;
+  EXPECT_EQ(g.Limit(0), 2);
+  g.OnAllocated(2, 0, /*from_active=*/true, 1'000);
+  EXPECT_EQ(g.held_layer(1'001), 1);
+  EXPECT_EQ(g.Limit(1'001), 0);
+  EXPECT_EQ(g.Limit(1'000 + RaiseGuard::kFirstHoldMs - 1), 0);
+  EXPECT_EQ(g.Limit(1'000 + RaiseGuard::kFirstHoldMs), 2);
+  EXPECT_EQ(g.held_layer(1'000 + RaiseGuard::kFirstHoldMs), -1);
+  g.OnProbeSucceeded(/*proven_bps=*/1'200'000, /*desired_bps=*/1'500'000);
+  EXPECT_EQ(g.Limit(1'001), 0) << "a probe short of what is wanted proves too little";
+  g.OnProbeSucceeded(1'500'000, 1'500'000);
+  EXPECT_EQ(g.Limit(1'001), 2);
+}
+
+TEST(RaiseGuardTest, RepeatedDropsDoubleTheHoldUpToTheMaximum) {
+  RaiseGuard g;
+  int64_t t = 0;
+  int64_t expected = RaiseGuard::kFirstHoldMs;
+  for (int i = 0; i < 6; ++i) {
+    g.OnAllocated(1, 0, true, t);
+    EXPECT_EQ(g.hold_ms(), expected);
+    EXPECT_EQ(g.Limit(t + expected - 1), 0);
+    EXPECT_EQ(g.Limit(t + expected), 2);
+    t += expected + 1'000;
+    expected = std::min(expected * 2, RaiseGuard::kMaxHoldMs);
+  }
+  // Forgotten after a quiet spell.
+  t += RaiseGuard::kForgetMs;
+  g.OnAllocated(1, 0, true, t);
+  EXPECT_EQ(g.hold_ms(), RaiseGuard::kFirstHoldMs);
+}
+
+TEST(RaiseGuardTest, RaisesFirstLayersAndLayersNoLongerSentHoldNothing) {
+  RaiseGuard g;
+  g.OnAllocated(0, 2, true, 1'000);   // a raise
+  g.OnAllocated(-1, 0, true, 1'000);  // first layer
+  g.OnAllocated(2, 1, false, 1'000);  // the publisher stopped sending 2
+  EXPECT_EQ(g.Limit(1'001), 2);
+  g.OnAllocated(2, 1, true, 1'000);
+  EXPECT_EQ(g.Limit(1'001), 1);
 }
 
 }  // namespace
