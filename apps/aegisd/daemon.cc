@@ -248,6 +248,7 @@ int RunDaemon(const DaemonFlags& flags) {
     wo.tcp_port = static_cast<uint16_t>(tcp_base + static_cast<int64_t>(i));
     wo.data_channels.max_message_bytes = static_cast<size_t>(config.room.max_message_bytes);
     wo.data_channels.max_messages_per_s = config.room.max_messages_per_s;
+    wo.send_queue = static_cast<size_t>(config.media.send_queue);
     auto w = sfu::Worker::Start(wo, &signalling);
     if (!w.ok()) {
       return Fail("cannot start media worker " + std::to_string(i) + ": " + w.status().ToString());

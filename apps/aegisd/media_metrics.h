@@ -18,7 +18,7 @@ struct MediaMetric {
   std::atomic<uint64_t> sfu::WorkerCounters::*counter;
 };
 
-inline constexpr std::array<MediaMetric, 17> kMediaMetrics = {{
+inline constexpr std::array<MediaMetric, 21> kMediaMetrics = {{
     {"aegis_media_rtp_received_total", "counter",
      "RTP datagrams received by each media worker (before SRTP checks).",
      &sfu::WorkerCounters::rtp_in},
@@ -61,6 +61,17 @@ inline constexpr std::array<MediaMetric, 17> kMediaMetrics = {{
     {"aegis_media_relay_dropped_total", "counter",
      "Relay messages dropped because the target worker's ring was full.",
      &sfu::WorkerCounters::relay_dropped},
+    {"aegis_media_udp_sent_total", "counter", "Datagrams each media worker's UDP socket sent.",
+     &sfu::WorkerCounters::udp_sent},
+    {"aegis_media_udp_send_syscalls_total", "counter",
+     "sendmmsg calls of each media worker (media.send_queue, docs/MEDIA.md \"Send batching\").",
+     &sfu::WorkerCounters::udp_send_syscalls},
+    {"aegis_media_udp_gso_segments_total", "counter",
+     "Datagrams that left inside UDP GSO messages (several to one subscriber in one message).",
+     &sfu::WorkerCounters::udp_gso_segments},
+    {"aegis_media_udp_send_dropped_total", "counter",
+     "Datagrams the kernel refused to send (full socket buffer or an error).",
+     &sfu::WorkerCounters::udp_send_dropped},
 }};
 
 }  // namespace aegis::aegisd

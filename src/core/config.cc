@@ -200,6 +200,12 @@ const std::vector<Binding>& Bindings() {
           "worker.",
           [](Config& c) { return &c.media.fanout_min_subscribers; }, 0, 1000000),
       Int(
+          "media", "send_queue",
+          "Datagrams a media worker queues before it sends them in one sendmmsg; packets to one "
+          "subscriber within the queue leave as one UDP GSO message (docs/MEDIA.md \"Send "
+          "batching\"). Larger: fewer syscalls in a big fan-out; 1: every datagram at once.",
+          [](Config& c) { return &c.media.send_queue; }, 1, 1024),
+      Int(
           "signal", "unauthenticated_timeout_ms",
           "A signalling connection that has not joined (or resumed) within this time is closed.",
           [](Config& c) { return &c.signal.unauthenticated_timeout_ms; }, 1000, 600000),

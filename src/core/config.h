@@ -61,6 +61,8 @@ struct Config {
     // Subscribe transports of one room before the next ones may go to other
     // workers (docs/MEDIA.md "Fan-out across workers"); 0: never.
     int64_t fanout_min_subscribers = 64;
+    // Datagrams each worker queues before a send (GSO coalescing, docs/MEDIA.md).
+    int64_t send_queue = 1024;
   } media;
   struct Signal {
     int64_t unauthenticated_timeout_ms = 10000;

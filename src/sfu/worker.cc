@@ -1349,6 +1349,11 @@ class Worker::Impl final : public WebRtcTransport::Listener,
   // since the last flush (one eventfd write per target and flush).
   void FlushOut() {
     socket_->Flush();
+    const UdpSocket::Stats& s = socket_->stats();
+    owner_.counters_.udp_sent.store(s.sent, std::memory_order_relaxed);
+    owner_.counters_.udp_send_syscalls.store(s.send_syscalls, std::memory_order_relaxed);
+    owner_.counters_.udp_gso_segments.store(s.gso_segments, std::memory_order_relaxed);
+    owner_.counters_.udp_send_dropped.store(s.send_dropped, std::memory_order_relaxed);
     for (size_t i = 0; i < wake_pending_.size(); ++i) {
       if (wake_pending_[i] == 0) continue;
       wake_pending_[i] = 0;
@@ -1608,7 +1613,9 @@ class Worker::Impl final : public WebRtcTransport::Listener,
 Result<std::unique_ptr<Worker>> Worker::Start(const WorkerOptions& options, Listener* listener) {
   auto cert = rtc::DtlsCertificate::Generate();
   if (!cert.ok()) return cert.status();
-  auto socket = UdpSocket::Bind(options.listen_ip, options.port);
+  UdpSocketOptions socket_options;
+  socket_options.send_queue = options.send_queue;
+  auto socket = UdpSocket::Bind(options.listen_ip, options.port, socket_options);
   if (!socket.ok()) return socket.status();
   std::unique_ptr<Worker> w(
       new Worker(options, std::move(cert).value(), std::move(socket).value(), listener));

@@ -51,6 +51,12 @@ struct WorkerOptions {
   // Slots (power of two) of each ring from another worker (ConnectPeers);
   // a slot holds one packet, so a ring takes about 1.5 KiB per slot.
   size_t relay_ring_slots = 512;
+  // Datagrams the UDP socket queues before it sends them (media.send_queue,
+  // 1 to 1024; UdpSocketOptions::send_queue). A fan-out queues a packet for
+  // every subscriber; the deeper the queue, the more packets to one
+  // subscriber coalesce into one GSO message and the fewer syscalls a
+  // receive batch costs.
+  size_t send_queue = 1024;
 };
 
 // What the publisher sends on one m-section (from its offer and our answer).
@@ -151,6 +157,11 @@ struct WorkerCounters {
   std::atomic<uint64_t> relay_out{0};      // messages handed to other workers' rings
   std::atomic<uint64_t> relay_in{0};       // relayed packets received from other workers
   std::atomic<uint64_t> relay_dropped{0};  // messages dropped: the target's ring was full
+  // The UDP socket (copied from UdpSocket::Stats after each flush).
+  std::atomic<uint64_t> udp_sent{0};           // datagrams
+  std::atomic<uint64_t> udp_send_syscalls{0};  // sendmmsg calls
+  std::atomic<uint64_t> udp_gso_segments{0};   // datagrams that left inside GSO messages
+  std::atomic<uint64_t> udp_send_dropped{0};   // datagrams the kernel refused
 };
 
 class Worker {
