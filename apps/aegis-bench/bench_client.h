@@ -44,6 +44,7 @@ struct ClientEnvironment {
   const rtc::DtlsCertificate* certificate = nullptr;
   RunMetrics* metrics = nullptr;
   std::string media_ip = "127.0.0.1";  // local address of every UDP socket
+  bool arrival_at_socket = true;       // RunConfig::arrival_at_socket
 };
 
 class BenchClient {

@@ -26,12 +26,14 @@ constexpr size_t kMaxPendingChecks = 64;
 
 Result<std::unique_ptr<BenchPeer>> BenchPeer::Create(asio::io_context& io,
                                                      const rtc::DtlsCertificate* certificate,
-                                                     Listener* listener,
-                                                     const std::string& bind_ip) {
+                                                     Listener* listener, const std::string& bind_ip,
+                                                     bool arrival_at_socket) {
   std::unique_ptr<BenchPeer> peer(new BenchPeer(io, listener));
   peer->certificate_ = certificate;
   peer->bind_ip_ = bind_ip;
-  auto socket = sfu::UdpSocket::Bind(bind_ip, 0);
+  sfu::UdpSocketOptions options;
+  options.receive_timestamps = arrival_at_socket;
+  auto socket = sfu::UdpSocket::Bind(bind_ip, 0, options);
   if (!socket.ok()) return socket.status();
   peer->socket_ = std::move(socket).value();
   boost::system::error_code ec;
@@ -183,19 +185,25 @@ void BenchPeer::ArmRead() {
 void BenchPeer::OnReadable() {
   while (true) {
     const size_t n = socket_->Receive();
+    // Kernel arrival times are CLOCK_REALTIME: moved onto the monotonic
+    // clock by the two clocks' difference now (once per batch).
+    const uint64_t now_ns = MonotonicNs();
+    const uint64_t realtime_offset_ns = now_ns - RealtimeNs();
     for (size_t i = 0; i < n; ++i) {
       if (socket_->sender(i) != remote_ || !started_) {
         ++counters_.foreign;
         continue;
       }
-      HandleDatagram(socket_->received(i));
+      const uint64_t at_socket = socket_->receive_time_ns(i);
+      const uint64_t arrival = at_socket == 0 ? MonotonicNs() : at_socket + realtime_offset_ns;
+      HandleDatagram(socket_->received(i), std::min(arrival, now_ns));
     }
     if (n < sfu::UdpSocket::kBatch) break;
   }
   socket_->Flush();  // DTLS answers, RTCP written from callbacks
 }
 
-void BenchPeer::HandleDatagram(std::span<uint8_t> data) {
+void BenchPeer::HandleDatagram(std::span<uint8_t> data, uint64_t arrival_ns) {
   switch (rtc::Classify(data)) {
     case rtc::PacketKind::kStun: {
       auto msg = rtc::StunMessage::Parse(data);
@@ -234,7 +242,6 @@ void BenchPeer::HandleDatagram(std::span<uint8_t> data) {
         ++counters_.srtp_errors;
         return;
       }
-      const uint64_t arrival = MonotonicNs();
       size_t len = data.size();
       if (!srtp_in_->UnprotectRtp(data, &len).ok()) {
         ++counters_.srtp_errors;
@@ -246,7 +253,7 @@ void BenchPeer::HandleDatagram(std::span<uint8_t> data) {
         return;
       }
       ++counters_.rtp_received;
-      listener_->OnRtp(*this, *packet, arrival);
+      listener_->OnRtp(*this, *packet, arrival_ns);
       return;
     }
     case rtc::PacketKind::kRtcp: {

@@ -77,7 +77,8 @@ class BenchPeer final : public rtc::DtlsTransport::Listener {
   static Result<std::unique_ptr<BenchPeer>> Create(boost::asio::io_context& io,
                                                    const rtc::DtlsCertificate* certificate,
                                                    Listener* listener,
-                                                   const std::string& bind_ip = "127.0.0.1");
+                                                   const std::string& bind_ip = "127.0.0.1",
+                                                   bool arrival_at_socket = true);
   ~BenchPeer() override;
   BenchPeer(const BenchPeer&) = delete;
   BenchPeer& operator=(const BenchPeer&) = delete;
@@ -112,7 +113,8 @@ class BenchPeer final : public rtc::DtlsTransport::Listener {
 
   void ArmRead();
   void OnReadable();
-  void HandleDatagram(std::span<uint8_t> data);
+  // `arrival_ns`: when the datagram reached the socket (MonotonicNs clock).
+  void HandleDatagram(std::span<uint8_t> data, uint64_t arrival_ns);
   void SendCheck();
   void AnswerCheck(const rtc::StunMessage& request);
   void ArmTimer(int64_t ms);

@@ -96,7 +96,8 @@ void ClientBase::Fail(const std::string& why) {
 }
 
 Result<ClientBase::PublishOffer> ClientBase::CreatePublishOffer() {
-  auto peer = BenchPeer::Create(*env_.io, env_.certificate, this, env_.media_ip);
+  auto peer =
+      BenchPeer::Create(*env_.io, env_.certificate, this, env_.media_ip, env_.arrival_at_socket);
   if (!peer.ok()) return Prefixed(peer.status(), "publish socket: ");
   pub_peer_ = std::move(peer).value();
   PublishOfferParams p;
@@ -163,7 +164,8 @@ Result<ClientBase::SubscribeAnswer> ClientBase::AnswerSubscribeOffer(const std::
   if (!info->udp_candidate)
     return Status::Error("bench_sdp", "subscribe offer has no UDP candidate");
   if (!sub_peer_) {
-    auto peer = BenchPeer::Create(*env_.io, env_.certificate, this, env_.media_ip);
+    auto peer =
+        BenchPeer::Create(*env_.io, env_.certificate, this, env_.media_ip, env_.arrival_at_socket);
     if (!peer.ok()) return Prefixed(peer.status(), "subscribe socket: ");
     sub_peer_ = std::move(peer).value();
     receiver_ = std::make_unique<MediaReceiver>(sub_peer_.get(), env_.metrics, join_ns_);

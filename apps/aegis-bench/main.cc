@@ -133,6 +133,13 @@ int main(int argc, char** argv) {
                  "127.0.1.x when the server is on 127.0.0.0/8 (default 200; 0: off)");
   app.add_option("--media-ip", c.media_ip,
                  "Local IPv4 address the media UDP sockets bind to (default 127.0.0.1)");
+  app.add_option_function<std::string>(
+         "--arrival", [&c](const std::string& v) { c.arrival_at_socket = v == "socket"; },
+         "When a packet counts as arrived, for latency, jitter and join->first packet/frame: "
+         "'socket' (default), the kernel's receive timestamp (SO_TIMESTAMPNS), i.e. what the "
+         "server and the network added; 'app', when the generator's event loop read it, which "
+         "adds the generator's own queueing (one loop serving hundreds of sockets)")
+      ->check(CLI::IsMember({"socket", "app"}));
   app.add_option("--server-pid", c.server_pid,
                  "Server process id: CPU seconds and RSS are read from /proc/<pid> (RSS also "
                  "before the first client: idle, and every --rss-interval of the window)");

@@ -58,5 +58,7 @@ std::optional<ParsedPayload> ParseBenchPayload(std::span<const uint8_t> payload,
 // CLOCK_MONOTONIC in ns (the same clock for publishers and subscribers of
 // one process, so one-way latency is a plain difference).
 uint64_t MonotonicNs();
+// CLOCK_REALTIME in ns (the clock of kernel receive timestamps).
+uint64_t RealtimeNs();
 
 }  // namespace aegis::bench

@@ -56,6 +56,11 @@ struct ScenarioConfig {
   uint32_t source_ips = 200;
   // Local address the media (UDP) sockets bind to.
   std::string media_ip = "127.0.0.1";
+  // A packet's arrival (latency, jitter, join -> first packet/frame): when
+  // the kernel queued it on the subscriber's socket (SO_TIMESTAMPNS), or
+  // when the generator's event loop got round to it ("app": adds the
+  // generator's own queueing).
+  bool arrival_at_socket = true;
 
   int server_pid = 0;
   // Server RSS is sampled every rss_interval_s of the measurement window;

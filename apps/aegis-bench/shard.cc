@@ -57,6 +57,7 @@ Status Shard::Setup() {
   env_.certificate = certificate_.get();
   env_.metrics = &metrics_;
   env_.media_ip = config_.media_ip;
+  env_.arrival_at_socket = config_.arrival_at_socket;
   // Publishers of every room first, then subscribers, round-robin over rooms.
   for (uint32_t r = 0; r < config_.rooms; ++r) {
     for (uint32_t p = 0; p < config_.publishers; ++p) AddClient(ClientRole::kPublisher, r);

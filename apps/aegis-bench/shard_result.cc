@@ -285,7 +285,8 @@ json BuildResult(const ScenarioConfig& config, const RunFacts& facts,
                  {"duration_s", config.duration_s},
                  {"ramp_per_s", config.ramp_per_s},
                  {"capacity", config.capacity},
-                 {"procs", config.procs}};
+                 {"procs", config.procs},
+                 {"arrival", config.arrival_at_socket ? "socket" : "app"}};
 
   // Publishers' send state by stream id, and the tracks published per room
   // (a simulcast video track counts once).

@@ -82,6 +82,17 @@ size_t NextPowerOfTwo(size_t n) {
   return p;
 }
 
+// The SCM_TIMESTAMPNS control message of a received datagram (0: none).
+uint64_t ArrivalNs(msghdr& h) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    timespec ts{};
+    std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
+  }
+  return 0;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<UdpSocket>> UdpSocket::Bind(const std::string& ip, uint16_t port,
@@ -95,6 +106,14 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::Bind(const std::string& ip, uint16
   const int buf = 4 * 1024 * 1024;
   (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
   (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+  if (options.receive_timestamps) {
+    const int on = 1;
+    if (::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) != 0) {
+      const std::string err = std::strerror(errno);
+      ::close(fd);
+      return Status::Error("net_bind", "SO_TIMESTAMPNS: " + err);
+    }
+  }
   sockaddr_storage ss{};
   const socklen_t len = ToSockaddr(*local, &ss);
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0) {  // NOLINT
@@ -118,6 +137,8 @@ UdpSocket::UdpSocket(int fd, uint16_t port, const Options& options)
       recv_len_(kBatch),
       recv_from_(kBatch),
       recv_addr_(kBatch),
+      recv_cmsg_(options.receive_timestamps ? kBatch : 0),
+      recv_time_ns_(kBatch, 0),
       send_capacity_(std::clamp<size_t>(options.send_queue, 1, kMaxSendQueue)),
       gso_enabled_(options.gso) {
   send_buf_.resize(send_capacity_);
@@ -147,6 +168,10 @@ size_t UdpSocket::Receive() {
     msgs[i].msg_hdr.msg_iovlen = 1;
     msgs[i].msg_hdr.msg_name = &recv_addr_[i];
     msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    if (!recv_cmsg_.empty()) {
+      msgs[i].msg_hdr.msg_control = recv_cmsg_[i].bytes.data();
+      msgs[i].msg_hdr.msg_controllen = recv_cmsg_[i].bytes.size();
+    }
   }
   ++stats_.recv_syscalls;
   const int n = ::recvmmsg(fd_, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
@@ -160,6 +185,7 @@ size_t UdpSocket::Receive() {
     if (kept != i) std::memcpy(recv_buf_[kept].data(), recv_buf_[i].data(), msgs[i].msg_len);
     recv_len_[kept] = msgs[i].msg_len;
     recv_from_[kept] = FromSockaddr(recv_addr_[i]);
+    recv_time_ns_[kept] = recv_cmsg_.empty() ? 0 : ArrivalNs(msgs[i].msg_hdr);
     ++kept;
   }
   stats_.received += kept;

@@ -16,6 +16,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <span>
 #include <string>
@@ -39,6 +40,10 @@ struct UdpSocketOptions {
   // 1024). GSO can only coalesce within one queue: in a fan-out to N
   // destinations a run to one destination is at most send_queue / N long.
   size_t send_queue = 32;
+  // Ask the kernel for each datagram's arrival time (SO_TIMESTAMPNS):
+  // receive_time_ns(). For measuring clients (aegis-bench): the time a
+  // datagram reached the socket, not when the program got round to it.
+  bool receive_timestamps = false;
 };
 
 class UdpSocket {
@@ -78,6 +83,9 @@ class UdpSocket {
   size_t Receive();
   std::span<uint8_t> received(size_t i) { return {recv_buf_[i].data(), recv_len_[i]}; }
   const rtc::Endpoint& sender(size_t i) const { return recv_from_[i]; }
+  // When datagram i reached the socket, CLOCK_REALTIME ns (0: not asked for
+  // with Options::receive_timestamps, or the kernel gave none).
+  uint64_t receive_time_ns(size_t i) const { return recv_time_ns_[i]; }
 
   // A writable buffer of kDatagramBufferSize bytes for the next datagram.
   std::span<uint8_t> AcquireSendSlot();
@@ -115,6 +123,11 @@ class UdpSocket {
   std::vector<size_t> recv_len_;
   std::vector<rtc::Endpoint> recv_from_;
   std::vector<sockaddr_storage> recv_addr_;
+  struct TimestampControl {
+    alignas(cmsghdr) std::array<uint8_t, CMSG_SPACE(sizeof(timespec))> bytes;
+  };
+  std::vector<TimestampControl> recv_cmsg_;  // empty: no timestamps asked for
+  std::vector<uint64_t> recv_time_ns_;
   std::vector<std::array<uint8_t, kDatagramBufferSize>> send_buf_;
   std::vector<size_t> send_len_;
   std::vector<sockaddr_storage> send_addr_;

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <vector>
 
@@ -513,6 +514,37 @@ TEST(UdpSocketGso, RefusalAfterGsoWorkedResendsThatMessageButKeepsGso) {
   EXPECT_EQ(tx->stats().sent, 12u);
   EXPECT_EQ(tx->stats().send_dropped, 0u);
   ExpectReceived(*rx, expected, "refusal after success");
+}
+
+// ---- Receive timestamps ----
+
+uint64_t RealtimeNowNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+TEST(UdpSocket, ReceiveTimestampsAreWhenTheDatagramReachedTheSocket) {
+  UdpSocket::Options options;
+  options.receive_timestamps = true;
+  auto rx = BindLoopback(options);
+  auto plain = BindLoopback();
+  auto tx = BindLoopback();
+  ASSERT_TRUE(rx && plain && tx);
+  const Bytes d = Datagram(7);
+  const uint64_t before = RealtimeNowNs();
+  tx->Send(d, Loopback(rx->port()));
+  tx->Send(d, Loopback(plain->port()));
+  tx->Flush();
+  const uint64_t sent = RealtimeNowNs();
+  // Read late: the timestamp must still say when it arrived, not now.
+  ::usleep(50'000);
+  ASSERT_EQ(ReceiveAtLeast(*rx, 1).size(), 1u);
+  const uint64_t at = rx->receive_time_ns(0);
+  EXPECT_GE(at, before);
+  EXPECT_LE(at, sent) << "stamped on arrival, before the 50 ms wait";
+  ASSERT_EQ(ReceiveAtLeast(*plain, 1).size(), 1u);
+  EXPECT_EQ(plain->receive_time_ns(0), 0u) << "not asked for";
 }
 
 }  // namespace
