@@ -105,7 +105,8 @@ p('  RTCP receiver reports, NACK and PLI. Publishers send Opus-shaped audio (50 
 p('  and VP8-shaped video (frames split into ≤1200-byte packets, a keyframe every 3 s and on PLI). Every');
 p('  payload carries a 16-byte prefix (stream id, counter, CLOCK_MONOTONIC send time) after the VP8');
 p('  descriptor, so subscribers measure one-way added latency on the same host, loss and duplicates');
-p('  per stream.');
+p('  per stream. A packet counts as arrived when the kernel queued it on the subscriber\'s socket');
+p('  (`SO_TIMESTAMPNS`, `--arrival socket`), not when the generator\'s event loop read it.');
 p(`- Pinning: the server runs on CPU ${machine.server_cpu} (\`taskset\`), the generator${procs === 1 ? '' : '\'s processes'} on CPU ${machine.generator_cpu}.`);
 p(`- Alternation: each scenario runs Aegis, Janus, Aegis, Janus, … ${machine.rounds} times, ${machine.duration} s`);
 p('  measured per run after every client connected and 1 s of settling; a fresh server process per run.');
@@ -192,9 +193,11 @@ if (fs.existsSync(soakFile)) {
 p();
 p('## Reading the numbers');
 p();
-p('- Latency is generator→server→generator on one host, so it includes the generator\'s own queueing;');
-p('  when the generator is near one full core (see `generator.cpu_seconds` in the JSON) latency and');
-p('  loss mostly describe the generator. Raw JSON per run is kept next to the build (`$BUILD/bench-results`).');
+p('- Latency is from the publisher\'s send stamp to the subscriber socket\'s kernel receive timestamp,');
+p('  on one host: the server\'s work and the kernel\'s loopback delivery, not the generator\'s own');
+p('  event-loop queueing (one loop serves hundreds of sockets; `aegis-bench --arrival app` measures');
+p('  with it). A server that cannot keep up still shows: its socket queues grow before the packets');
+p('  leave it. Raw JSON per run is kept next to the build (`$BUILD/bench-results`).');
 p(`- The generator ran ${procs === 1 ? 'one process' : `${procs} processes`} (\`--procs\`; by default one per generator CPU): two`);
 p('  processes sharing one core did not lower latency (bench/ANALYSIS.md). With several processes their');
 p('  histograms are merged bucket by bucket, and publishers and subscribers in different processes');
