@@ -16,7 +16,7 @@ expect_refused() {
   local out rc
   set +e; out=$("$@" 2>&1); rc=$?; set -e
   [ $rc -eq 1 ] || fail "expected exit 1 ($code) from: $* -- got rc=$rc: $out"
-  echo "$out" | grep -q "\"code\": \"$code\"" || fail "expected $code from: $* -- got: $out"
+  grep -q "\"code\": \"$code\"" <<<"$out" || fail "expected $code from: $* -- got: $out"
 }
 jget() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s)[process.argv[1]];if(v===undefined)process.exit(3);console.log(v)})' "$1"; }
 
@@ -27,7 +27,7 @@ set +e
 out=$(ctl app create --uin 999 --name nope); rc=$?
 set -e
 [ $rc -eq 1 ] || fail "app for unknown account must exit 1, got $rc"
-echo "$out" | grep -q '"code"' || fail "refusal must print a JSON error: $out"
+grep -q '"code"' <<<"$out" || fail "refusal must print a JSON error: $out"
 
 # Master key created 0600 on an empty data dir.
 UIN=$(ctl account create --name acme | jget Uin)
@@ -55,12 +55,12 @@ ctl usersig verify --sdkappid "$SDKAPPID" --userid alice_01 --usersig "$SIG" >/d
 set +e
 out=$("$CTL" usersig verify --sdkappid "$SDKAPPID" --key "$KEY1" --userid bob_0001 --usersig "$SIG"); rc=$?
 set -e
-[ $rc -eq 1 ] && echo "$out" | grep -q usersig_identifier_mismatch || fail "wrong user must fail with usersig_identifier_mismatch: $out"
+[ $rc -eq 1 ] && grep -q usersig_identifier_mismatch <<<"$out" || fail "wrong user must fail with usersig_identifier_mismatch: $out"
 
 # PrivateMapKey fields are printed.
 PMK=$("$CTL" usersig gen --sdkappid "$SDKAPPID" --key "$KEY1" --userid alice_01 --str-room "ward-7" --privilege 42)
 out=$("$CTL" usersig verify --sdkappid "$SDKAPPID" --key "$KEY1" --userid alice_01 --usersig "$PMK")
-echo "$out" | grep -q '"strRoomId": "ward-7"' && echo "$out" | grep -q '"privilegeMap": 42' || fail "PMK fields: $out"
+grep -q '"strRoomId": "ward-7"' <<<"$out" && grep -q '"privilegeMap": 42' <<<"$out" || fail "PMK fields: $out"
 
 # Rotation: old key keeps verifying until revoked.
 ROT=$(ctl app rotate-key --sdkappid "$SDKAPPID")
@@ -80,9 +80,9 @@ ROTM=$(ctl keys rotate-master)
 # Audit: clean chain verifies; secrets never appear in it.
 ctl audit verify >/dev/null || fail "audit verify on untouched log"
 AUDIT=$(ctl audit list)
-echo "$AUDIT" | grep -q '"app.create"' || fail "audit must record app.create"
+grep -q '"app.create"' <<<"$AUDIT" || fail "audit must record app.create"
 for s in "$KEY1" "$KEY2" "$SECRET_KEY"; do
-  if echo "$AUDIT" | grep -q "$s"; then fail "audit log contains a secret"; fi
+  if grep -q "$s" <<<"$AUDIT"; then fail "audit log contains a secret"; fi
 done
 
 # Tampering with a row directly in SQLite is detected and named.
@@ -92,7 +92,7 @@ set +e
 out=$(ctl audit verify); rc=$?
 set -e
 [ $rc -eq 1 ] || fail "tampered audit log must fail verification (rc=$rc): $out"
-echo "$out" | grep -q '"firstBadSeq": 2' || fail "verify must name record 2: $out"
+grep -q '"firstBadSeq": 2' <<<"$out" || fail "verify must name record 2: $out"
 
 # Deleting the application shreds its data key and removes its database.
 ctl app delete --sdkappid "$SDKAPPID" >/dev/null

@@ -62,22 +62,26 @@ fi
 [ "$(code "https://$ADDR/")" = 405 ] || fail "GET / must be 405"
 [ "$(code -X POST "https://$ADDR/healthz")" = 405 ] || fail "POST /healthz must be 405"
 HEADERS=$(curl -sk -D - -o /dev/null "https://$ADDR/healthz")
-echo "$HEADERS" | grep -qi '^strict-transport-security: max-age=' || fail "HSTS header missing"
-echo "$HEADERS" | grep -qi '^x-content-type-options: nosniff' || fail "nosniff header missing"
-echo "$HEADERS" | grep -qi '^cache-control: no-store' || fail "Cache-Control: no-store missing"
+grep -qi '^strict-transport-security: max-age=' <<<"$HEADERS" || fail "HSTS header missing"
+grep -qi '^x-content-type-options: nosniff' <<<"$HEADERS" || fail "nosniff header missing"
+grep -qi '^cache-control: no-store' <<<"$HEADERS" || fail "Cache-Control: no-store missing"
 METRICS_CT=$(curl -sk -o /dev/null -w '%{content_type}' "https://$ADDR/metrics")
 [[ $METRICS_CT == "text/plain; version=0.0.4"* ]] || fail "/metrics content type: $METRICS_CT"
 METRICS=$(curl -sk "https://$ADDR/metrics")
-echo "$METRICS" | grep -q '^aegis_build_info{version="[^"]*"} 1$' || fail "aegis_build_info missing"
-echo "$METRICS" | grep -q '^aegis_http_requests_total{code="200",route="/healthz"} [0-9]' \
+grep -q '^aegis_build_info{version="[^"]*"} 1$' <<<"$METRICS" || fail "aegis_build_info missing"
+grep -q '^aegis_http_requests_total{code="200",route="/healthz"} [0-9]' <<<"$METRICS" \
   || fail "aegis_http_requests_total for /healthz missing"
-echo "$METRICS" | grep -q '^# TYPE aegis_http_requests_total counter$' || fail "TYPE line missing"
+grep -q '^# TYPE aegis_http_requests_total counter$' <<<"$METRICS" || fail "TYPE line missing"
 # Every per-worker media counter (apps/aegisd/media_metrics.h) is described and exported.
+# (Here-strings, not `echo | grep -q`: grep -q exits at its first match and, under pipefail,
+# the echo still writing the now large page dies of SIGPIPE and fails the check.)
 for m in rtp_received_total rtp_sent_total rtcp_received_total dropped_total transports \
          nack_received_total retransmitted_total nack_sent_total rtx_received_total duplicates_total \
-         bwe_probes_ok_total bwe_probes_failed_total layer_switches_total; do
-  echo "$METRICS" | grep -q "^# TYPE aegis_media_$m " || fail "TYPE line for aegis_media_$m missing"
-  echo "$METRICS" | grep -q "^aegis_media_$m{worker=\"0\"} [0-9]" || fail "aegis_media_$m missing"
+         bwe_probes_ok_total bwe_probes_failed_total layer_switches_total producers \
+         relay_sent_total relay_received_total relay_dropped_total udp_sent_total \
+         udp_send_syscalls_total udp_gso_segments_total udp_send_dropped_total; do
+  grep -q "^# TYPE aegis_media_$m " <<<"$METRICS" || fail "TYPE line for aegis_media_$m missing"
+  grep -q "^aegis_media_$m{worker=\"0\"} [0-9]" <<<"$METRICS" || fail "aegis_media_$m missing"
 done
 
 # Body over server.max_body_bytes (default 1 MiB): 413 with a JSON body.
