@@ -1345,8 +1345,9 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     FlushOut();
   }
 
-  // Sends the queued datagrams and wakes the workers this one relayed to
-  // since the last flush (one eventfd write per target and flush).
+  // Sends the queued datagrams and wakes the workers this one relayed more
+  // to after their early wake (PushRelay); at most two eventfd writes per
+  // target and flush.
   void FlushOut() {
     socket_->Flush();
     const UdpSocket::Stats& s = socket_->stats();
@@ -1355,9 +1356,8 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     owner_.counters_.udp_gso_segments.store(s.gso_segments, std::memory_order_relaxed);
     owner_.counters_.udp_send_dropped.store(s.send_dropped, std::memory_order_relaxed);
     for (size_t i = 0; i < wake_pending_.size(); ++i) {
-      if (wake_pending_[i] == 0) continue;
-      wake_pending_[i] = 0;
-      outbound_[i]->wake->Signal();
+      if (wake_pending_[i] == kPushedSinceWake) outbound_[i]->wake->Signal();
+      wake_pending_[i] = kNotWoken;
     }
   }
 
@@ -1369,7 +1369,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     peers_ = std::move(peers);
     inbound_ = std::move(inbound);
     outbound_ = std::move(outbound);
-    wake_pending_.assign(outbound_.size(), 0);
+    wake_pending_.assign(outbound_.size(), kNotWoken);
     wake_->Signal();  // anything queued before the rings were known here
   }
 
@@ -1429,7 +1429,16 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     m->receive_ms = now_ms;
     if (!bytes.empty()) std::memcpy(m->bytes.data(), bytes.data(), bytes.size());
     outbound_[target]->ring.CommitPush();
-    wake_pending_[target] = 1;
+    // The first message since the last wake wakes the target at once, so it
+    // fans its share out while this worker does its own (waking it only at
+    // the flush, after this worker's whole fan-out, made the two serial).
+    // Later ones are picked up by the target's drain loop or woken at the flush.
+    if (wake_pending_[target] == kNotWoken) {
+      outbound_[target]->wake->Signal();
+      wake_pending_[target] = kWokenEarly;
+    } else {
+      wake_pending_[target] = kPushedSinceWake;
+    }
     owner_.counters_.relay_out.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -1607,7 +1616,12 @@ class Worker::Impl final : public WebRtcTransport::Listener,
   std::vector<Worker*> peers_;                        // not owned
   std::vector<std::shared_ptr<RelayLink>> inbound_;   // rings other workers fill
   std::vector<std::shared_ptr<RelayLink>> outbound_;  // rings this worker fills
-  std::vector<uint8_t> wake_pending_;                 // by target: something queued since the wake
+  // By target: kNotWoken (nothing pushed since the last flush), kWokenEarly
+  // (woken at its first push), kPushedSinceWake (more pushed after that).
+  static constexpr uint8_t kNotWoken = 0;
+  static constexpr uint8_t kWokenEarly = 1;
+  static constexpr uint8_t kPushedSinceWake = 2;
+  std::vector<uint8_t> wake_pending_;
 };
 
 Result<std::unique_ptr<Worker>> Worker::Start(const WorkerOptions& options, Listener* listener) {
