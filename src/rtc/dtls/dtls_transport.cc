@@ -282,6 +282,7 @@ void DtlsTransport::ProcessDatagram(std::span<const uint8_t> datagram) {
 }
 
 void DtlsTransport::Advance() {
+  timer_may_run_ = true;
   if (state_ == DtlsState::kConnecting) {
     ERR_clear_error();
     const int r = SSL_do_handshake(ssl_);
@@ -430,13 +431,18 @@ void DtlsTransport::FlushOutgoing() {
 
 std::optional<int64_t> DtlsTransport::NextTimeoutMs() const {
   if (state_ != DtlsState::kConnecting && state_ != DtlsState::kConnected) return std::nullopt;
+  if (!timer_may_run_) return std::nullopt;
   struct timeval tv {};
-  if (DTLSv1_get_timeout(ssl_, &tv) != 1) return std::nullopt;
+  if (DTLSv1_get_timeout(ssl_, &tv) != 1) {
+    timer_may_run_ = false;
+    return std::nullopt;
+  }
   return static_cast<int64_t>(tv.tv_sec) * 1000 + (static_cast<int64_t>(tv.tv_usec) + 999) / 1000;
 }
 
 void DtlsTransport::OnTimer() {
   if (state_ != DtlsState::kConnecting && state_ != DtlsState::kConnected) return;
+  timer_may_run_ = true;
   ERR_clear_error();
   if (DTLSv1_handle_timeout(ssl_) < 0) {
     if (state_ == DtlsState::kConnecting) {
@@ -455,6 +461,7 @@ Status DtlsTransport::SendApplicationData(std::span<const uint8_t> data) {
     return Status::Error("dtls_send", "application data exceeds the DTLS record MTU");
   }
   ERR_clear_error();
+  timer_may_run_ = true;
   const int n = SSL_write(ssl_, data.data(), static_cast<int>(data.size()));
   FlushOutgoing();
   if (n != static_cast<int>(data.size())) {
@@ -466,6 +473,7 @@ Status DtlsTransport::SendApplicationData(std::span<const uint8_t> data) {
 void DtlsTransport::Close() {
   if (state_ == DtlsState::kConnected) {
     ERR_clear_error();
+    timer_may_run_ = true;
     (void)SSL_shutdown(ssl_);
     FlushOutgoing();
   }

@@ -109,7 +109,8 @@ class DtlsTransport {
   void ProcessDatagram(std::span<const uint8_t> datagram);
 
   // Milliseconds until OnTimer() should run (0 = now), or nullopt when no
-  // retransmission timer is armed.
+  // retransmission timer is armed. Cheap when none is: OpenSSL is asked
+  // again only after a call into it that could have armed one.
   std::optional<int64_t> NextTimeoutMs() const;
   // Retransmits the last flight if its timer expired; fails the transport
   // once OpenSSL gives up.
@@ -154,6 +155,10 @@ class DtlsTransport {
   std::vector<uint8_t> remote_fingerprint_;
   std::optional<SrtpProfile> profile_;
   bool fingerprint_mismatch_ = false;
+  // False once OpenSSL said no timer is armed, until the next call into it
+  // (handshake, read, write, timeout, shutdown): only those arm one. Spares
+  // a DTLSv1_get_timeout (an SSL_ctrl) per transport and worker tick.
+  mutable bool timer_may_run_ = true;
 };
 
 }  // namespace aegis::rtc
