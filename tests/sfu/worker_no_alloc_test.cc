@@ -175,24 +175,16 @@ TEST_F(NoAllocTest, SteadyStateForwardingDoesNotAllocateOnTheWorkerThread) {
 // reverse ring.
 TEST(RelayNoAllocTest, RelayedForwardingDoesNotAllocateOnEitherWorker) {
   RecordingListener listener;
-  std::array<std::unique_ptr<Worker>, 2> workers;
-  for (size_t i = 0; i < 2; ++i) {
-    WorkerOptions options;
-    options.index = i;
-    options.listen_ip = "127.0.0.1";
-    options.tcp_enabled = false;
-    auto started = Worker::Start(options, &listener);
-    ASSERT_TRUE(started.ok()) << started.status().ToString();
-    workers[i] = std::move(started).value();
-  }
+  std::array<std::unique_ptr<Worker>, 2> workers = StartConnectedPair(listener);
   struct StopBoth {
     std::array<std::unique_ptr<Worker>, 2>& w;
     ~StopBoth() {
-      for (auto& x : w) x->Stop();
+      for (auto& x : w) {
+        if (x) x->Stop();
+      }
     }
   } stop_both{workers};
-  std::array<Worker*, 2> ptrs{workers[0].get(), workers[1].get()};
-  Worker::ConnectPeers(ptrs);
+  ASSERT_TRUE(workers[0] && workers[1]);
   auto sync = [&](size_t i) { return DrainPosted(*workers[i]); };
   auto connect = [&](size_t i, uint64_t transport_id) {
     return ConnectedPeerOn(*workers[i], listener, transport_id);

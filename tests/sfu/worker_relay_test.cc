@@ -43,17 +43,8 @@ constexpr int64_t kPliIntervalMs = 300;
 class RelayTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (size_t i = 0; i < 2; ++i) {
-      WorkerOptions options;
-      options.index = i;
-      options.listen_ip = "127.0.0.1";
-      options.tcp_enabled = false;
-      auto started = Worker::Start(options, &listener_);
-      ASSERT_TRUE(started.ok()) << started.status().ToString();
-      workers_[i] = std::move(started).value();
-    }
-    std::array<Worker*, 2> ptrs{workers_[0].get(), workers_[1].get()};
-    Worker::ConnectPeers(ptrs);
+    workers_ = StartConnectedPair(listener_);
+    ASSERT_TRUE(workers_[0] && workers_[1]);
     pub_ = ConnectedPeer(0, kPubTransport);
     ASSERT_TRUE(pub_);
     sub_ = ConnectedPeer(1, kSubTransport);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -115,6 +116,28 @@ inline std::unique_ptr<TestPeer> ConnectedPeerOn(Worker& worker, RecordingListen
     return nullptr;
   }
   return peer;
+}
+
+// Workers 0 and 1 on loopback (no ICE-TCP), joined by Worker::ConnectPeers.
+// After a failure (reported) the array holds what started, unconnected;
+// the caller stops both before destroying either (ConnectPeers' contract).
+inline std::array<std::unique_ptr<Worker>, 2> StartConnectedPair(RecordingListener& listener) {
+  std::array<std::unique_ptr<Worker>, 2> workers;
+  for (size_t i = 0; i < workers.size(); ++i) {
+    WorkerOptions options;
+    options.index = i;
+    options.listen_ip = "127.0.0.1";
+    options.tcp_enabled = false;
+    auto started = Worker::Start(options, &listener);
+    if (!started.ok()) {
+      ADD_FAILURE() << "worker " << i << ": " << started.status().ToString();
+      return workers;
+    }
+    workers[i] = std::move(started).value();
+  }
+  std::array<Worker*, 2> ptrs{workers[0].get(), workers[1].get()};
+  Worker::ConnectPeers(ptrs);
+  return workers;
 }
 
 class WorkerTest : public ::testing::Test {
