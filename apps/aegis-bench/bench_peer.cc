@@ -194,9 +194,11 @@ void BenchPeer::OnReadable() {
         ++counters_.foreign;
         continue;
       }
+      // (Never after now: the two clocks' reads are not simultaneous.)
       const uint64_t at_socket = socket_->receive_time_ns(i);
-      const uint64_t arrival = at_socket == 0 ? MonotonicNs() : at_socket + realtime_offset_ns;
-      HandleDatagram(socket_->received(i), std::min(arrival, now_ns));
+      const uint64_t arrival =
+          at_socket == 0 ? MonotonicNs() : std::min(at_socket + realtime_offset_ns, now_ns);
+      HandleDatagram(socket_->received(i), arrival);
     }
     if (n < sfu::UdpSocket::kBatch) break;
   }

@@ -10,6 +10,12 @@
 namespace aegis::bench {
 namespace {
 
+uint64_t ClockNs(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 // Descriptor as Chrome writes it: X=1, I=1 with a 15-bit picture id (M=1).
 constexpr size_t kVp8DescriptorSize = 4;
 constexpr size_t kVp8PayloadHeaderSize = 3;   // RFC 7741 §4.3 / RFC 6386 §9.1
@@ -122,16 +128,8 @@ std::optional<ParsedPayload> ParseBenchPayload(std::span<const uint8_t> payload,
   return out;
 }
 
-uint64_t MonotonicNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
+uint64_t MonotonicNs() { return ClockNs(CLOCK_MONOTONIC); }
 
-uint64_t RealtimeNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
+uint64_t RealtimeNs() { return ClockNs(CLOCK_REALTIME); }
 
 }  // namespace aegis::bench

@@ -77,9 +77,8 @@ AllocationResult AllocateLayers(std::span<const LayerDemand> demands, uint64_t b
 
 void RaiseGuard::OnAllocated(int from, int to, bool from_active, int64_t now_ms) {
   if (from < 0 || to < 0 || to >= from || !from_active) return;
-  const bool again = dropped_ && now_ms - last_drop_ms_ < kForgetMs;
+  const bool again = hold_ms_ > 0 && now_ms - last_drop_ms_ < kForgetMs;
   hold_ms_ = again ? std::min(hold_ms_ * 2, kMaxHoldMs) : kFirstHoldMs;
-  dropped_ = true;
   last_drop_ms_ = now_ms;
   held_from_ = to + 1;
   until_ms_ = now_ms + hold_ms_;
@@ -90,8 +89,8 @@ void RaiseGuard::OnProbeSucceeded(uint64_t proven_bps, uint64_t desired_bps) {
 }
 
 int RaiseGuard::Limit(int64_t now_ms) const {
-  if (held_from_ < 0 || now_ms >= until_ms_) return static_cast<int>(kAllocatorMaxLayers) - 1;
-  return held_from_ - 1;
+  const int held = held_layer(now_ms);
+  return held < 0 ? static_cast<int>(kAllocatorMaxLayers) - 1 : held - 1;
 }
 
 }  // namespace aegis::sfu

@@ -76,9 +76,8 @@ class RaiseGuard {
  private:
   int held_from_ = -1;
   int64_t until_ms_ = 0;
-  int64_t hold_ms_ = 0;
-  bool dropped_ = false;  // last_drop_ms_ is set
-  int64_t last_drop_ms_ = 0;
+  int64_t hold_ms_ = 0;       // length of the last hold (0: no drop yet)
+  int64_t last_drop_ms_ = 0;  // set with hold_ms_
 };
 
 // Writes each demand's layer to `layers` (same index; -1: the consumer has
