@@ -233,17 +233,32 @@ class Peer extends PeerBase {
       q.set('publish', '0');
     }
     // Chromium started in a namespace whose veth came up moments ago may
-    // still see the interface change and abort the first navigation with
-    // net::ERR_NETWORK_CHANGED: that (and only that) is retried, once.
+    // still see an interface change and abort the navigation, or one of the
+    // page's scripts, with net::ERR_NETWORK_CHANGED (run_impairment.sh turns
+    // IPv6 off to avoid the usual cause): that, and only that, is retried once.
     const url = `https://${ADDR}/demo/?${q}`;
+    let aborted = null;
+    page.on('requestfailed', (r) => {
+      const why = r.failure() ? r.failure().errorText : '';
+      if (why.includes('ERR_NETWORK_CHANGED')) {
+        aborted = aborted || r.url().replace(/\?.*$/, '');
+      }
+    });
     let resp;
-    try {
-      resp = await page.goto(url, { waitUntil: 'load', timeout: JOIN_MS });
-    } catch (e) {
-      if (!String(e && e.message).includes('ERR_NETWORK_CHANGED')) throw e;
-      this.log('navigation aborted by ERR_NETWORK_CHANGED; retrying once');
+    for (let attempt = 1; ; attempt++) {
+      aborted = null;
+      try {
+        resp = await page.goto(url, { waitUntil: 'load', timeout: JOIN_MS });
+      } catch (e) {
+        if (!String(e && e.message).includes('ERR_NETWORK_CHANGED')) throw e;
+        aborted = aborted || 'the navigation';
+      }
+      if (!aborted) break;
+      if (attempt === 2) {
+        throw new Error(`${this.name}: ${aborted} aborted by ERR_NETWORK_CHANGED twice`);
+      }
+      this.log(`${aborted} aborted by ERR_NETWORK_CHANGED; loading the page again`);
       await new Promise((r) => setTimeout(r, 500));
-      resp = await page.goto(url, { waitUntil: 'load', timeout: JOIN_MS });
     }
     if (!resp || !resp.ok()) {
       throw new Error(`${this.name}: GET /demo/ answered HTTP ${resp ? resp.status() : 'nothing'}`);

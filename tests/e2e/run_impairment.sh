@@ -174,6 +174,12 @@ trap 'exit 130' INT TERM
 for ns in "$NS_SRV" "$NS_PUB" "$NS_SUB"; do
   [ ! -e "/run/netns/$ns" ] || missing "network namespace $ns exists already"
   ip netns add "$ns" || missing "ip netns add $ns failed $why"
+  # IPv4 only: a veth with IPv6 on gets its link-local address a second or
+  # two after it comes up (duplicate address detection), and Chromium in the
+  # namespace takes that address change for a network change and aborts its
+  # loads with net::ERR_NETWORK_CHANGED. (Absent when the kernel has no IPv6.)
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+    net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
   ip -n "$ns" link set lo up
 done
 ip link add vpub netns "$NS_SRV" type veth peer name eth0 netns "$NS_PUB" ||
