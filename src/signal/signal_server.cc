@@ -1,6 +1,7 @@
 #include "signal/signal_server.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <utility>
 
@@ -19,6 +20,9 @@ namespace {
 
 using json = nlohmann::json;
 constexpr const char* kTag = "signal";
+// At most one `audience-count` per room in this time: a crowd of viewers
+// arriving costs each member one event a second, not one per viewer.
+constexpr int64_t kAudienceCountIntervalMs = 1000;
 
 // Server error codes (docs/SIGNALING.md).
 constexpr const char* kNotJoined = "not_joined";
@@ -177,9 +181,16 @@ struct SignalServer::Room {
   api::RoomKey key;
   std::string comm_id;
   size_t worker = 0;
-  std::map<std::string, uint64_t> members;  // user id → session id
-  size_t sub_transports = 0;                // members' subscribe transports (fan-out)
-  ActiveSpeakerDetector speaker;            // `active-speaker` events
+  std::map<std::string, uint64_t> members;     // user id → session id
+  std::map<std::string, uint64_t> publishers;  // the members with a published track
+  size_t sub_transports = 0;                   // members' subscribe transports (fan-out)
+  ActiveSpeakerDetector speaker;               // `active-speaker` events
+  int64_t audience = 0;                        // members in the audience role
+  // `audience-count`: the count last sent, when, and whether a later one waits
+  // for the interval to pass (SignalServer::AudienceChanged).
+  int64_t audience_sent = 0;
+  int64_t audience_sent_ms = std::numeric_limits<int64_t>::min() / 2;
+  bool audience_pending = false;
 };
 
 // Registry listener for one session: REST kicks arrive through it.
@@ -403,6 +414,11 @@ void SignalServer::OnTick() {
     }
   }
   for (uint64_t id : expired) Kick(id, KickReason::kUserSigExpired, true);
+  for (auto& [key, room] : rooms_) {
+    if (room->audience_pending && now - room->audience_sent_ms >= kAudienceCountIntervalMs) {
+      SendAudienceCount(*room, nullptr, now);
+    }
+  }
 }
 
 // ---- requests ----
@@ -520,24 +536,28 @@ json SignalServer::RoomStateJson(const Session& s) const {
               {"sessionTimeoutMs", options_.session_timeout_ms},
               {"iceServers", json::array()},
               {"users", std::move(users)},
-              {"audienceCount", s.room != nullptr ? AudienceCount(*s.room) : 0}};
+              {"audienceCount", s.room != nullptr ? s.room->audience : 0}};
 }
 
 bool SignalServer::Visible(const Session& s) const {
   return s.role == Role::kAnchor || options_.show_audience;
 }
 
-int64_t SignalServer::AudienceCount(const Room& room) const {
-  int64_t n = 0;
-  for (const auto& entry : room.members) {
-    auto it = sessions_.find(entry.second);
-    if (it != sessions_.end() && it->second->role == Role::kAudience) ++n;
+void SignalServer::AudienceChanged(Room& room, const Session* except) {
+  const int64_t now = clock_.NowUnixMillis();
+  if (now - room.audience_sent_ms < kAudienceCountIntervalMs) {
+    room.audience_pending = true;  // OnTick sends it once the interval is over
+    return;
   }
-  return n;
+  SendAudienceCount(room, except, now);
 }
 
-void SignalServer::BroadcastAudienceCount(const Room& room, const Session* except) {
-  Broadcast(room, except, EncodeEvent(AudienceCountEvent{AudienceCount(room)}));
+void SignalServer::SendAudienceCount(Room& room, const Session* except, int64_t now_ms) {
+  room.audience_pending = false;
+  if (room.audience == room.audience_sent) return;  // e.g. one came and went
+  room.audience_sent = room.audience;
+  room.audience_sent_ms = now_ms;
+  Broadcast(room, except, EncodeEvent(AudienceCountEvent{room.audience}));
 }
 
 void SignalServer::Broadcast(const Room& room, const Session* except, const std::string& text) {
@@ -646,6 +666,7 @@ Status SignalServer::HandleJoin(Session& s, const JoinRequest& m) {
   s.token = crypto::RandomAlnum(32);
   s.cname = crypto::RandomAlnum(16);
   room.members[m.user_id] = s.id;
+  if (m.role == Role::kAudience) ++room.audience;
   by_user_[{m.sdk_app_id, m.user_id}] = s.id;
   by_token_[s.token] = s.id;
   const Status reg =
@@ -668,7 +689,7 @@ Status SignalServer::HandleJoin(Session& s, const JoinRequest& m) {
       kTag, "user joined",
       {{"room", key.ToString()}, {"user", MaskUserId(m.user_id)}, {"e2ee", m.e2ee ? "yes" : "no"}});
   if (Visible(s)) Broadcast(room, &s, EncodeEvent(UserJoinedEvent{m.user_id, m.role}));
-  if (m.role == Role::kAudience) BroadcastAudienceCount(room, &s);  // the joiner has it in `ok`
+  if (m.role == Role::kAudience) AudienceChanged(room, &s);  // the joiner has it in `ok`
   return Status::Ok();
 }
 
@@ -696,7 +717,8 @@ Status SignalServer::HandleSwitchRole(Session& s, Role role) {
   } else {
     Broadcast(room, &s, EncodeEvent(UserLeftEvent{s.user_id, LeaveReason::kRoleChanged}));
   }
-  BroadcastAudienceCount(room, nullptr);
+  room.audience += role == Role::kAudience ? 1 : -1;
+  AudienceChanged(room, nullptr);
   // The registry (REST DescribeRoom*/RemoveUser) follows the role; the
   // store's session history keeps the role the user joined with.
   const Status reg = registry_.AddUser(
@@ -961,6 +983,7 @@ Status SignalServer::HandlePublish(Session& s, const PublishRequest& m, json* da
     worker.AddProducer(std::move(p));
     Broadcast(*s.room, &s, EncodeEvent(TrackPublishedEvent{s.user_id, pt.info}));
     s.tracks.emplace(t.track_id, std::move(pt));
+    s.room->publishers[s.user_id] = s.id;
   }
   *data = json{{"sdp", *text}};
   UpdateRoomSubscriptions(*s.room, &s);
@@ -973,6 +996,12 @@ void SignalServer::RemoveTrack(Session& s, const std::string& track_id, bool not
   RemoveRelays(s, it->second);
   WorkerOf(s).RemoveProducer(it->second.producer_id);  // its consumers go with it
   s.tracks.erase(it);
+  if (s.tracks.empty() && s.room != nullptr) {
+    if (auto p = s.room->publishers.find(s.user_id);
+        p != s.room->publishers.end() && p->second == s.id) {
+      s.room->publishers.erase(p);
+    }
+  }
   if (notify && s.room != nullptr) {
     Broadcast(*s.room, &s, EncodeEvent(TrackUnpublishedEvent{s.user_id, track_id}));
   }
@@ -1066,7 +1095,7 @@ void SignalServer::UpdateSubscriptions(Session& s) {
     PublishedTrack* track;
   };
   std::vector<Want> want;
-  for (const auto& [user_id, sid] : s.room->members) {
+  for (const auto& [user_id, sid] : s.room->publishers) {
     if (sid == s.id) continue;
     auto it = sessions_.find(sid);
     if (it == sessions_.end()) continue;
@@ -1314,6 +1343,7 @@ void SignalServer::Leave(Session& s, std::string_view reason, bool in_registry) 
   s.outstanding_offer = 0;
   if (auto it = room.members.find(s.user_id); it != room.members.end() && it->second == s.id) {
     room.members.erase(it);
+    if (s.role == Role::kAudience) --room.audience;
     room.speaker.Forget(s.user_id);
   }
   if (in_registry) registry_.RemoveUser(s.room_key, s.user_id);
@@ -1325,7 +1355,7 @@ void SignalServer::Leave(Session& s, std::string_view reason, bool in_registry) 
                          : reason == "timeout" ? LeaveReason::kTimeout
                                                : LeaveReason::kKicked;
   if (Visible(s)) Broadcast(room, &s, EncodeEvent(UserLeftEvent{s.user_id, lr}));
-  if (s.role == Role::kAudience && !room.members.empty()) BroadcastAudienceCount(room, &s);
+  if (s.role == Role::kAudience && !room.members.empty()) AudienceChanged(room, &s);
   if (auto it = by_user_.find({s.sdkappid, s.user_id});
       it != by_user_.end() && it->second == s.id) {
     by_user_.erase(it);
@@ -1347,7 +1377,8 @@ void SignalServer::Leave(Session& s, std::string_view reason, bool in_registry) 
     rooms_.erase(room.key);  // `room` is dangling from here
     return;
   }
-  UpdateRoomSubscriptions(room, nullptr);
+  // Only what the user published changes what the others receive.
+  if (!tracks.empty()) UpdateRoomSubscriptions(room, nullptr);
 }
 
 void SignalServer::Kick(uint64_t session_id, KickReason kr, bool in_registry) {
@@ -1406,7 +1437,7 @@ void SignalServer::HandleAudioLevels(size_t worker, const std::vector<sfu::Audio
     if (room.worker != worker) continue;
     // One entry per user: the loudest of their audio tracks (mic, screen audio).
     std::vector<UserVolume> volumes;
-    for (const auto& member : room.members) {
+    for (const auto& member : room.publishers) {
       auto sit = sessions_.find(member.second);
       if (sit == sessions_.end()) continue;
       int loudest = -1;

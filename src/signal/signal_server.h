@@ -121,8 +121,12 @@ class SignalServer final : public net::WebSocketHandler, public sfu::Worker::Lis
 
   // Whether other users are told about `s` (user lists, joined/left events).
   bool Visible(const Session& s) const;
-  int64_t AudienceCount(const Room& room) const;
-  void BroadcastAudienceCount(const Room& room, const Session* except);
+  // The room's audience count changed: everyone but `except` (a joiner, who
+  // has it in its reply) hears of it now, unless the room was told less than
+  // kAudienceCountIntervalMs ago; then OnTick sends the latest count once the
+  // interval is over.
+  void AudienceChanged(Room& room, const Session* except);
+  void SendAudienceCount(Room& room, const Session* except, int64_t now_ms);
   void HandleAudioLevels(size_t worker, const std::vector<sfu::AudioLevel>& levels);
   void SetCameraPriority(Room& room, const std::string& user_id, uint8_t priority);
 

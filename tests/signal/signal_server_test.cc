@@ -20,6 +20,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -1420,10 +1421,16 @@ TEST_F(SignalServerTest, AudienceIsHiddenByDefaultAndOnlyCounted) {
   EXPECT_EQ(RegistryUsers(app1_), (std::vector<std::string>{"alice", "bob", "viewer"}));
   EXPECT_EQ(RegistryRole(app1_, "viewer"), "audience");
 
-  // The viewer leaves: the count drops, nobody hears of a user leaving.
+  // The viewer leaves: the count drops, nobody hears of a user leaving. The
+  // room heard a count less than a second ago, so the new one waits for the
+  // second to pass.
   alice->inbox.clear();
   bob->inbox.clear();
   ASSERT_EQ(MsgType(Request(viewer, json{{"type", "leave"}})), "ok");
+  EXPECT_TRUE(alice->inbox.empty()) << Dump(*alice);
+  Tick(999);
+  EXPECT_TRUE(alice->inbox.empty()) << Dump(*alice);
+  Tick(1);
   EXPECT_EQ(TypesOf(*alice), std::vector<std::string>{"audience-count"});
   EXPECT_EQ(TakeEvent(*alice, "audience-count")["count"], 0);
   EXPECT_EQ(TypesOf(*bob), std::vector<std::string>{"audience-count"});
@@ -1444,6 +1451,7 @@ TEST_F(SignalServerTest, AudienceCannotPublishUntilItSwitchesToAnchor) {
   EXPECT_EQ(TransportsOn(w), 0u);  // refused before any media state exists
 
   // Promotion: the room now sees a new anchor; the audience count drops.
+  Tick(1000);  // a second after the last count: the next one goes out at once
   ASSERT_EQ(MsgType(SwitchRole(viewer, "anchor")), "ok");
   EXPECT_EQ(TypesOf(*alice), (std::vector<std::string>{"user-joined", "audience-count"}));
   EXPECT_EQ(TakeEvent(*alice, "user-joined"),
@@ -1623,6 +1631,7 @@ TEST_F(SignalServerShowAudienceTest, AudienceIsListedAndRoleChangesAreAnnounced)
   alice->inbox.clear();
   viewer->inbox.clear();
 
+  Tick(1000);  // a second after the last count: the next one goes out at once
   ASSERT_EQ(MsgType(SwitchRole(viewer, "anchor")), "ok");
   EXPECT_EQ(TypesOf(*alice), (std::vector<std::string>{"user-role-changed", "audience-count"}));
   EXPECT_EQ(TakeEvent(*alice, "user-role-changed"),
@@ -1886,6 +1895,108 @@ TEST_F(SignalServerNoFanoutTest, ZeroKeepsEveryTransportOnTheRoomsWorker) {
   EXPECT_EQ(TransportsOn(1 - home), 0u);
   EXPECT_EQ(ProducersOn(home), 2u);
   EXPECT_EQ(ProducersOn(1 - home), 0u);
+}
+
+class SignalServerLargeRoomTest : public SignalServerTest {
+ protected:
+  SignalServerOptions ServerOptions() const override {
+    SignalServerOptions o;
+    o.max_users_per_room = 1000;
+    return o;
+  }
+
+  // A viewer on an address of its own (the per-address connection cap).
+  Conn JoinedViewer(int i) {
+    Conn conn = Connect("10.9." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1));
+    json reply = Join(conn, app1_, "viewer" + std::to_string(i), kRoom, "audience");
+    EXPECT_EQ(MsgType(reply), "ok") << reply.dump();
+    return conn;
+  }
+
+  // Takes every queued `audience-count` event; returns how many there were
+  // and, through `last`, the latest count (-1 when none).
+  static size_t TakeCounts(FakeConnection& conn, int64_t* last) {
+    size_t n = 0;
+    *last = -1;
+    for (auto it = conn.inbox.begin(); it != conn.inbox.end();) {
+      if (MsgType(*it) == "audience-count") {
+        *last = (*it)["count"].get<int64_t>();
+        ++n;
+        it = conn.inbox.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return n;
+  }
+};
+
+// A live stream's audience arrives and leaves in crowds. Each arrival or
+// departure may cost the room a few messages, not one per member: the
+// audience count goes out at most once a second per room, and the latest
+// count always follows.
+TEST_F(SignalServerLargeRoomTest, ACrowdOfViewersCostsMessagesInProportionToItsSize) {
+  constexpr int kViewers = 400;
+  Conn alice = Joined(app1_, "alice");
+  ASSERT_EQ(MsgType(Publish(alice, ReadSdpFixture(kPublishFixture), MicCamTracks())), "ok");
+  alice->inbox.clear();
+
+  std::vector<Conn> viewers;
+  for (int i = 0; i < kViewers; ++i) viewers.push_back(JoinedViewer(i));
+  Tick(1000);
+  size_t messages = alice->inbox.size();
+  int64_t last = 0;
+  EXPECT_LE(TakeCounts(*alice, &last), 2u);
+  EXPECT_EQ(last, kViewers);
+  EXPECT_TRUE(alice->inbox.empty()) << Dump(*alice);
+  json first_offer;  // viewer 1's
+  for (int i = 0; i < kViewers; ++i) {
+    FakeConnection& v = *viewers[i];
+    messages += v.inbox.size();
+    EXPECT_LE(TakeCounts(v, &last), 2u) << i;
+    EXPECT_EQ(last, kViewers) << i;
+    // Each viewer was offered the anchor's two tracks, once.
+    json offer = TakeEvent(v, "subscribe-offer");
+    EXPECT_EQ(offer["tracks"].size(), 2u) << i;
+    if (i == 1) first_offer = offer;
+    EXPECT_TRUE(v.inbox.empty()) << i << ": " << Dump(v);
+  }
+  EXPECT_LE(messages, 4u * kViewers);
+
+  // Half of them leave at once.
+  messages = 0;
+  for (int i = 0; i < kViewers; i += 2) {
+    ASSERT_EQ(MsgType(Request(viewers[i], json{{"type", "leave"}})), "ok");
+  }
+  Tick(1000);
+  for (int i = 0; i < kViewers; ++i) {
+    messages += viewers[i]->inbox.size();
+  }
+  messages += alice->inbox.size();
+  EXPECT_LE(TakeCounts(*alice, &last), 2u);
+  EXPECT_EQ(last, kViewers / 2);
+  for (int i = 1; i < kViewers; i += 2) {
+    EXPECT_LE(TakeCounts(*viewers[i], &last), 2u) << i;
+    EXPECT_EQ(last, kViewers / 2) << i;
+  }
+  EXPECT_LE(messages, 2u * kViewers);
+  EXPECT_EQ(TransportsOn(0) + TransportsOn(1), 1u + kViewers / 2);  // alice's publish + viewers'
+
+  // The anchor leaving does change what everyone receives.
+  ASSERT_EQ(MsgType(Request(alice, json{{"type", "leave"}})), "ok");
+  for (int i = 1; i < kViewers; i += 2) {
+    FakeConnection& v = *viewers[i];
+    std::set<std::string> gone;
+    gone.insert(TakeEvent(v, "track-unpublished").value("trackId", ""));
+    gone.insert(TakeEvent(v, "track-unpublished").value("trackId", ""));
+    EXPECT_EQ(gone, (std::set<std::string>{"cam", "mic"})) << i;
+    EXPECT_EQ(TakeEvent(v, "user-left")["userId"], "alice") << i;
+    EXPECT_TRUE(v.inbox.empty()) << i << ": " << Dump(v);  // the re-offer waits for an answer
+  }
+  ASSERT_EQ(MsgType(Subscribe(viewers[1], first_offer["offerId"].get<int64_t>(),
+                              SubscribeAnswer(first_offer["sdp"].get<std::string>()))),
+            "ok");
+  EXPECT_EQ(TakeEvent(*viewers[1], "subscribe-offer")["tracks"], json::array());
 }
 
 }  // namespace
