@@ -18,7 +18,7 @@ struct MediaMetric {
   std::atomic<uint64_t> sfu::WorkerCounters::*counter;
 };
 
-inline constexpr std::array<MediaMetric, 21> kMediaMetrics = {{
+inline constexpr std::array<MediaMetric, 22> kMediaMetrics = {{
     {"aegis_media_rtp_received_total", "counter",
      "RTP datagrams received by each media worker (before SRTP checks).",
      &sfu::WorkerCounters::rtp_in},
@@ -61,6 +61,10 @@ inline constexpr std::array<MediaMetric, 21> kMediaMetrics = {{
     {"aegis_media_relay_dropped_total", "counter",
      "Relay messages dropped because the target worker's ring was full.",
      &sfu::WorkerCounters::relay_dropped},
+    {"aegis_media_relay_repaired_total", "counter",
+     "Packets a media worker sent through a relay ring again because the other worker's copy "
+     "missed them (dropped by a full ring).",
+     &sfu::WorkerCounters::relay_repaired},
     {"aegis_media_udp_sent_total", "counter", "Datagrams each media worker's UDP socket sent.",
      &sfu::WorkerCounters::udp_sent},
     {"aegis_media_udp_send_syscalls_total", "counter",

@@ -104,8 +104,8 @@ struct TransportEntry;
 static_assert(std::is_trivially_copyable_v<rtc::SenderInfo>);
 
 // One slot of a ring between two workers. `producer_id` names a producer of
-// the receiving worker: the relayed producer (kRtp, kResync, kRestart) or
-// the original one (kKeyFrameRequest).
+// the receiving worker: the relayed producer (kRtp, kResync, kRestart,
+// kSenderReport) or the original one (kKeyFrameRequest, kNack).
 struct RelayMessage {
   enum class Type : uint8_t {
     kRtp,              // an accepted packet of one stream (`layer`)
@@ -113,6 +113,8 @@ struct RelayMessage {
     kResync,           // `layer` changed source (new SSRC): sequence lines restart
     kRestart,          // the producer resumed: consumers continue without a gap
     kSenderReport,     // the publisher's SR for `layer` (bytes: rtc::SenderInfo)
+    kNack,             // the relayed copy misses these packets of `layer` (bytes: uint16_t
+                       // sequence numbers): a full ring dropped them on the way
   };
   Type type = Type::kRtp;
   uint8_t layer = 0;
@@ -652,11 +654,14 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     }
     UpdateStreamRate(stream, packet.data().size(), receive_ms);
     Producer& top = stream.parent != nullptr ? *stream.parent : stream;
-    if (top.params.paused || packet.payload().empty()) return;  // muted, or padding only
+    if (top.params.paused) return;  // muted
+    // Padding too: a relayed copy takes a missing sequence number for a
+    // packet its ring dropped.
     for (const Producer::Relay& r : top.relays) {
       PushRelay(r.worker, RelayMessage::Type::kRtp, r.relay_id, stream.layer, false, now_ms,
                 packet.data());
     }
+    if (packet.payload().empty()) return;  // padding only
     for (Consumer* c : top.consumers) Forward(*c, packet, now_ms, stream);
   }
 
@@ -1177,6 +1182,18 @@ class Worker::Impl final : public WebRtcTransport::Listener,
   // One stream (a producer or a simulcast layer): its due NACK, if any.
   void SendPublisherNack(Producer& p, int64_t now_ms) {
     std::array<uint16_t, kMaxNackSeqsPerTick> lost{};
+    const Producer& top = p.parent != nullptr ? *p.parent : p;
+    if (top.relayed) {
+      // A relayed copy asks the source worker (kNack), not the publisher.
+      if (p.nack.missing() == 0) return;
+      const size_t n = p.nack.CollectDue(now_ms, lost);
+      if (n == 0) return;
+      std::array<uint8_t, sizeof(lost)> bytes{};
+      std::memcpy(bytes.data(), lost.data(), n * sizeof(uint16_t));
+      PushRelay(top.source_worker, RelayMessage::Type::kNack, top.source_producer_id, p.layer,
+                false, now_ms, std::span(bytes.data(), n * sizeof(uint16_t)));
+      return;
+    }
     if (!p.params.nack || p.nack.missing() == 0 || p.params.ssrc == 0) return;
     if (p.transport->state() != TransportState::kConnected) return;
     const size_t n = p.nack.CollectDue(now_ms, lost);
@@ -1413,13 +1430,14 @@ class Worker::Impl final : public WebRtcTransport::Listener,
   }
 
   // Queues one message for worker `target`; a full ring drops it (counted).
-  void PushRelay(size_t target, RelayMessage::Type type, uint64_t producer_id, int layer,
+  // Returns whether it was queued.
+  bool PushRelay(size_t target, RelayMessage::Type type, uint64_t producer_id, int layer,
                  bool force, int64_t now_ms, std::span<const uint8_t> bytes) {
-    if (target >= outbound_.size() || !outbound_[target]) return;
+    if (target >= outbound_.size() || !outbound_[target]) return false;
     RelayMessage* m = outbound_[target]->ring.TryBeginPush();
     if (m == nullptr || bytes.size() > m->bytes.size()) {
       owner_.counters_.relay_dropped.fetch_add(1, std::memory_order_relaxed);
-      return;
+      return false;
     }
     m->type = type;
     m->layer = static_cast<uint8_t>(layer);
@@ -1440,6 +1458,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
       wake_pending_[target] = kPushedSinceWake;
     }
     owner_.counters_.relay_out.fetch_add(1, std::memory_order_relaxed);
+    return true;
   }
 
   void ArmRelayWait() {
@@ -1457,12 +1476,13 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     wake_->Drain();
     const int64_t now = NowMs();
     bool more = false;
-    for (const std::shared_ptr<RelayLink>& link : inbound_) {
+    for (size_t from = 0; from < inbound_.size(); ++from) {
+      const std::shared_ptr<RelayLink>& link = inbound_[from];
       if (!link) continue;
       for (size_t i = 0; i < kMaxRelayBatch; ++i) {
         RelayMessage* m = link->ring.Front();
         if (m == nullptr) break;
-        HandleRelayMessage(*m, now);
+        HandleRelayMessage(*m, from, now);
         link->ring.Pop();
       }
       if (link->ring.Front() != nullptr) more = true;
@@ -1471,7 +1491,28 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     FlushOut();
   }
 
-  void HandleRelayMessage(RelayMessage& m, int64_t now_ms) {
+  // Answers a relayed copy's kNack from `stream`'s history: each packet
+  // still there goes through the ring again, as the original did.
+  void ResendToRelay(const Producer& top, Producer& stream, size_t from_worker,
+                     const RelayMessage& m, int64_t now_ms) {
+    if (!stream.history) return;
+    const auto relay = std::ranges::find_if(
+        top.relays, [from_worker](const Producer::Relay& r) { return r.worker == from_worker; });
+    if (relay == top.relays.end()) return;  // that worker's copy went meanwhile
+    for (size_t i = 0; i + sizeof(uint16_t) <= m.length; i += sizeof(uint16_t)) {
+      uint16_t seq = 0;
+      std::memcpy(&seq, m.bytes.data() + i, sizeof(seq));  // same process: copied as is
+      const std::span<uint8_t> stored = stream.history->Get(seq, now_ms);
+      auto packet = rtc::RtpPacket::Parse(stored);
+      if (!packet.ok() || packet->sequence_number() != seq) continue;
+      if (PushRelay(relay->worker, RelayMessage::Type::kRtp, relay->relay_id, stream.layer, false,
+                    now_ms, stored)) {
+        owner_.counters_.relay_repaired.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+
+  void HandleRelayMessage(RelayMessage& m, size_t from_worker, int64_t now_ms) {
     auto it = producers_.find(m.producer_id);
     if (it == producers_.end()) return;  // removed meanwhile
     Producer& top = *it->second;
@@ -1483,6 +1524,12 @@ class Worker::Impl final : public WebRtcTransport::Listener,
         auto packet = rtc::RtpPacket::Parse(std::span(m.bytes.data(), m.length));
         if (!packet.ok()) return;
         owner_.counters_.relay_in.fetch_add(1, std::memory_order_relaxed);
+        // The ring itself loses nothing but what a full ring dropped: gaps
+        // are asked for again from the source's history (SendRelayNack).
+        if (stream->history && stream->nack.OnPacket(packet->sequence_number(), now_ms) ==
+                                   NackGenerator::Arrival::kReset) {
+          RequestKeyFrame(*stream, now_ms, /*force=*/false);  // too much lost to repair
+        }
         // The same path a local packet takes after the SSRC lookup (this
         // worker's history answers its subscribers' NACKs).
         Distribute(*stream, *packet, m.receive_ms, now_ms);
@@ -1491,13 +1538,20 @@ class Worker::Impl final : public WebRtcTransport::Listener,
       case RelayMessage::Type::kKeyFrameRequest:
         if (!top.relayed) RequestKeyFrame(*stream, now_ms, m.force);
         return;
+      case RelayMessage::Type::kNack:
+        if (!top.relayed) ResendToRelay(top, *stream, from_worker, m, now_ms);
+        return;
       case RelayMessage::Type::kResync:
         if (!top.relayed) return;
         ResyncStream(top, *stream);
+        stream->nack.Reset();
         return;
       case RelayMessage::Type::kRestart:
         if (!top.relayed) return;
         for (Consumer* c : top.consumers) RestartConsumer(*c);
+        // What the source did not relay while paused is not missing.
+        top.nack.Reset();
+        for (auto& layer : top.layers) layer->nack.Reset();
         return;
       case RelayMessage::Type::kSenderReport: {
         rtc::SenderInfo info;

@@ -157,6 +157,9 @@ struct WorkerCounters {
   std::atomic<uint64_t> relay_out{0};      // messages handed to other workers' rings
   std::atomic<uint64_t> relay_in{0};       // relayed packets received from other workers
   std::atomic<uint64_t> relay_dropped{0};  // messages dropped: the target's ring was full
+  // Packets sent through a ring again because the other worker's copy asked
+  // for them (kNack: a full ring had dropped them).
+  std::atomic<uint64_t> relay_repaired{0};
   // The UDP socket (copied from UdpSocket::Stats after each flush).
   std::atomic<uint64_t> udp_sent{0};           // datagrams
   std::atomic<uint64_t> udp_send_syscalls{0};  // sendmmsg calls

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <future>
+#include <map>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -43,7 +44,7 @@ constexpr int64_t kPliIntervalMs = 300;
 class RelayTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    workers_ = StartConnectedPair(listener_);
+    workers_ = StartConnectedPair(listener_, RingSlots());
     ASSERT_TRUE(workers_[0] && workers_[1]);
     pub_ = ConnectedPeer(0, kPubTransport);
     ASSERT_TRUE(pub_);
@@ -77,6 +78,8 @@ class RelayTest : public ::testing::Test {
     // back to worker 0, which sends the publisher a PLI.
     ASSERT_TRUE(pub_->PumpUntil([&] { return Plis() >= 1; })) << "no PLI after AddConsumer";
   }
+
+  virtual size_t RingSlots() const { return WorkerOptions{}.relay_ring_slots; }
 
   void TearDown() override {
     // Both stopped before either is destroyed (ConnectPeers' contract).
@@ -255,6 +258,60 @@ TEST_F(RelayTest, AFullRingDropsAndCountsWithoutBlockingTheSource) {
   }));
   EXPECT_EQ(w(0).counters().relay_out.load() - out_before, kSlots);
   EXPECT_EQ(w(0).counters().relay_dropped.load(), kCount - kSlots);
+}
+
+class SmallRingRelayTest : public RelayTest {
+ protected:
+  static constexpr size_t kSlots = 8;
+  size_t RingSlots() const override { return kSlots; }
+};
+
+TEST_F(SmallRingRelayTest, PacketsAFullRingDroppedAreAskedForAgainAndArrive) {
+  constexpr size_t kBurst = 20;  // while worker 1 is held: 12 of them find its ring full
+  constexpr size_t kAfter = 5;   // once it runs again: they show it the gap
+  // Worker 1's loop runs this until released, reading nothing.
+  std::promise<void> holding;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  w(1).Post([&holding, released] {
+    holding.set_value();
+    released.wait();
+  });
+  holding.get_future().wait();
+  const uint64_t out_before = w(0).counters().relay_out.load();
+  Publish(kBurst);
+  ASSERT_TRUE(WaitUntil([&] {
+    return w(0).counters().relay_out.load() + w(0).counters().relay_dropped.load() >=
+           out_before + kBurst;
+  }));
+  EXPECT_EQ(w(0).counters().relay_out.load() - out_before, kSlots);
+  EXPECT_EQ(w(0).counters().relay_dropped.load(), kBurst - kSlots);
+  const uint64_t in_before = w(1).counters().relay_in.load();
+  release.set_value();
+  // Worker 1 takes what its ring holds; then the ring has room again.
+  ASSERT_TRUE(WaitUntil([&] { return w(1).counters().relay_in.load() >= in_before + kSlots; }));
+
+  Publish(kAfter);
+  constexpr size_t kCount = kBurst + kAfter;
+  ASSERT_TRUE(sub_->PumpUntil([&] { return sub_->rtp.size() >= kCount; }))
+      << "got " << sub_->rtp.size() << " of " << kCount;
+  sub_->PumpFor(Millis{100});  // a second copy of anything would be here by now
+  ASSERT_EQ(sub_->rtp.size(), kCount);
+  // Each packet once, with its own sequence number: the repaired ones late,
+  // as after any loss.
+  const uint16_t base_seq = sub_->rtp[0].sequence_number;
+  std::map<uint16_t, const ReceivedRtp*> by_seq;
+  for (const ReceivedRtp& got : sub_->rtp) by_seq[got.sequence_number] = &got;
+  ASSERT_EQ(by_seq.size(), kCount);
+  for (size_t i = 0; i < kCount; ++i) {
+    SCOPED_TRACE(i);
+    auto it = by_seq.find(static_cast<uint16_t>(base_seq + i));
+    ASSERT_NE(it, by_seq.end());
+    EXPECT_EQ(it->second->payload, sent_[i].payload);
+    EXPECT_EQ(it->second->ssrc, kConsumerSsrc);
+  }
+  EXPECT_EQ(w(0).counters().relay_repaired.load(), kBurst - kSlots);
+  EXPECT_EQ(w(1).counters().retransmitted.load(), 0u);  // nobody's NACK: the ring's loss
 }
 
 }  // namespace

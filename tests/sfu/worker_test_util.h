@@ -121,11 +121,13 @@ inline std::unique_ptr<TestPeer> ConnectedPeerOn(Worker& worker, RecordingListen
 // Workers 0 and 1 on loopback (no ICE-TCP), joined by Worker::ConnectPeers.
 // After a failure (reported) the array holds what started, unconnected;
 // the caller stops both before destroying either (ConnectPeers' contract).
-inline std::array<std::unique_ptr<Worker>, 2> StartConnectedPair(RecordingListener& listener) {
+inline std::array<std::unique_ptr<Worker>, 2> StartConnectedPair(
+    RecordingListener& listener, size_t relay_ring_slots = WorkerOptions{}.relay_ring_slots) {
   std::array<std::unique_ptr<Worker>, 2> workers;
   for (size_t i = 0; i < workers.size(); ++i) {
     WorkerOptions options;
     options.index = i;
+    options.relay_ring_slots = relay_ring_slots;
     options.listen_ip = "127.0.0.1";
     options.tcp_enabled = false;
     auto started = Worker::Start(options, &listener);
