@@ -638,13 +638,16 @@ class Worker::Impl final : public WebRtcTransport::Listener,
 
   // The rest of a packet's path once its stream (a producer or a simulcast
   // layer) is known, for a local packet and a relayed one alike: the history
-  // drops a second copy (and keeps the packet for subscribers' NACKs), the
-  // stream's rate feeds the layer choice, then — unless the producer is
-  // paused or the packet is padding only — every relay and every consumer
-  // gets it. `receive_ms`: when the packet reached the first worker.
+  // drops a second copy (and keeps the packet for NACKs), the stream's rate
+  // feeds the layer choice, then — unless the producer is paused — every
+  // relay gets it and, unless it is padding only, every consumer.
+  // `receive_ms`: when the packet reached the first worker.
   void Distribute(Producer& stream, const rtc::RtpPacket& packet, int64_t receive_ms,
                   int64_t now_ms) {
-    if (stream.history) {
+    Producer& top = stream.parent != nullptr ? *stream.parent : stream;
+    // A muted producer's packets are kept nowhere: no NACK, local or from a
+    // relayed copy, can bring them out later.
+    if (stream.history && !top.params.paused) {
       const auto stored =
           stream.history->Store(packet.data(), packet.sequence_number(), receive_ms);
       if (stored == PacketHistory::StoreResult::kDuplicate) {
@@ -653,7 +656,6 @@ class Worker::Impl final : public WebRtcTransport::Listener,
       }
     }
     UpdateStreamRate(stream, packet.data().size(), receive_ms);
-    Producer& top = stream.parent != nullptr ? *stream.parent : stream;
     if (top.params.paused) return;  // muted
     // Padding too: a relayed copy takes a missing sequence number for a
     // packet its ring dropped.
@@ -1373,6 +1375,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     owner_.counters_.udp_gso_segments.store(s.gso_segments, std::memory_order_relaxed);
     owner_.counters_.udp_send_dropped.store(s.send_dropped, std::memory_order_relaxed);
     for (size_t i = 0; i < wake_pending_.size(); ++i) {
+      if (!pending_control_[i].empty()) RetryPendingControl(i, NowMs());
       if (wake_pending_[i] == kPushedSinceWake) outbound_[i]->wake->Signal();
       wake_pending_[i] = kNotWoken;
     }
@@ -1387,6 +1390,8 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     inbound_ = std::move(inbound);
     outbound_ = std::move(outbound);
     wake_pending_.assign(outbound_.size(), kNotWoken);
+    pending_control_.assign(outbound_.size(), {});
+    for (auto& pending : pending_control_) pending.reserve(kMaxPendingControl);
     wake_->Signal();  // anything queued before the rings were known here
   }
 
@@ -1429,16 +1434,55 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     owner_.counters_.producers.store(producers_.size(), std::memory_order_relaxed);
   }
 
-  // Queues one message for worker `target`; a full ring drops it (counted).
-  // Returns whether it was queued.
+  // Queues one message for worker `target`; returns whether it is in the
+  // ring. A full ring drops it (counted), except a source change or a resume
+  // (`MustArrive`): those wait in pending_control_ and go first once the ring
+  // has room (RetryPendingControl, at each flush), and until then the
+  // target's other messages are dropped, so none overtakes them (a dropped
+  // packet is repaired: kNack).
   bool PushRelay(size_t target, RelayMessage::Type type, uint64_t producer_id, int layer,
                  bool force, int64_t now_ms, std::span<const uint8_t> bytes) {
     if (target >= outbound_.size() || !outbound_[target]) return false;
-    RelayMessage* m = outbound_[target]->ring.TryBeginPush();
-    if (m == nullptr || bytes.size() > m->bytes.size()) {
-      owner_.counters_.relay_dropped.fetch_add(1, std::memory_order_relaxed);
-      return false;
+    if ((pending_control_[target].empty() || RetryPendingControl(target, now_ms)) &&
+        TryPushRelay(target, type, producer_id, layer, force, now_ms, bytes)) {
+      return true;
     }
+    if (MustArrive(type)) {
+      std::vector<PendingControl>& pending = pending_control_[target];
+      const PendingControl c{type, static_cast<uint8_t>(layer), producer_id};
+      if (std::ranges::find(pending, c) != pending.end()) return false;  // once is enough
+      if (pending.size() < kMaxPendingControl) {
+        pending.push_back(c);  // within the capacity reserved in SetPeers
+        return false;
+      }
+    }
+    owner_.counters_.relay_dropped.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+
+  static bool MustArrive(RelayMessage::Type type) {
+    return type == RelayMessage::Type::kResync || type == RelayMessage::Type::kRestart;
+  }
+
+  // Moves what waits for `target` into its ring, in order, while there is
+  // room; returns whether nothing waits any more.
+  bool RetryPendingControl(size_t target, int64_t now_ms) {
+    std::vector<PendingControl>& pending = pending_control_[target];
+    size_t sent = 0;
+    while (sent < pending.size() &&
+           TryPushRelay(target, pending[sent].type, pending[sent].producer_id, pending[sent].layer,
+                        false, now_ms, {})) {
+      ++sent;
+    }
+    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(sent));
+    return pending.empty();
+  }
+
+  // One message into `target`'s ring, if it has room.
+  bool TryPushRelay(size_t target, RelayMessage::Type type, uint64_t producer_id, int layer,
+                    bool force, int64_t now_ms, std::span<const uint8_t> bytes) {
+    RelayMessage* m = outbound_[target]->ring.TryBeginPush();
+    if (m == nullptr || bytes.size() > m->bytes.size()) return false;
     m->type = type;
     m->layer = static_cast<uint8_t>(layer);
     m->force = force;
@@ -1495,7 +1539,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
   // still there goes through the ring again, as the original did.
   void ResendToRelay(const Producer& top, Producer& stream, size_t from_worker,
                      const RelayMessage& m, int64_t now_ms) {
-    if (!stream.history) return;
+    if (!stream.history || top.params.paused) return;  // nothing of a muted producer
     const auto relay = std::ranges::find_if(
         top.relays, [from_worker](const Producer::Relay& r) { return r.worker == from_worker; });
     if (relay == top.relays.end()) return;  // that worker's copy went meanwhile
@@ -1676,6 +1720,16 @@ class Worker::Impl final : public WebRtcTransport::Listener,
   static constexpr uint8_t kWokenEarly = 1;
   static constexpr uint8_t kPushedSinceWake = 2;
   std::vector<uint8_t> wake_pending_;
+  // By target: kResync / kRestart messages its full ring refused, oldest
+  // first (PushRelay). Each entry once; capacity reserved in SetPeers.
+  struct PendingControl {
+    RelayMessage::Type type;
+    uint8_t layer;
+    uint64_t producer_id;
+    bool operator==(const PendingControl&) const = default;
+  };
+  static constexpr size_t kMaxPendingControl = 256;
+  std::vector<std::vector<PendingControl>> pending_control_;
 };
 
 Result<std::unique_ptr<Worker>> Worker::Start(const WorkerOptions& options, Listener* listener) {

@@ -264,32 +264,45 @@ class SmallRingRelayTest : public RelayTest {
  protected:
   static constexpr size_t kSlots = 8;
   size_t RingSlots() const override { return kSlots; }
+
+  // Worker 1's loop runs a task that reads nothing until ReleaseWorker1().
+  void HoldWorker1() {
+    std::promise<void> holding;
+    std::shared_future<void> released = release_.get_future().share();
+    w(1).Post([&holding, released] {
+      holding.set_value();
+      released.wait();
+    });
+    holding.get_future().wait();
+  }
+
+  // Lets worker 1 go and waits until it took the kSlots messages its ring held.
+  void ReleaseWorker1() {
+    const uint64_t in_before = w(1).counters().relay_in.load();
+    release_.set_value();
+    ASSERT_TRUE(WaitUntil([&] { return w(1).counters().relay_in.load() >= in_before + kSlots; }));
+  }
+
+  // Publishes `count` packets and waits until worker 0 has read them.
+  void PublishAndWait(size_t count) {
+    const uint64_t in_before = w(0).counters().rtp_in.load();
+    Publish(count);
+    ASSERT_TRUE(WaitUntil([&] { return w(0).counters().rtp_in.load() >= in_before + count; }));
+    Sync(0);
+  }
+
+  std::promise<void> release_;
 };
 
 TEST_F(SmallRingRelayTest, PacketsAFullRingDroppedAreAskedForAgainAndArrive) {
   constexpr size_t kBurst = 20;  // while worker 1 is held: 12 of them find its ring full
   constexpr size_t kAfter = 5;   // once it runs again: they show it the gap
-  // Worker 1's loop runs this until released, reading nothing.
-  std::promise<void> holding;
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  w(1).Post([&holding, released] {
-    holding.set_value();
-    released.wait();
-  });
-  holding.get_future().wait();
+  HoldWorker1();
   const uint64_t out_before = w(0).counters().relay_out.load();
-  Publish(kBurst);
-  ASSERT_TRUE(WaitUntil([&] {
-    return w(0).counters().relay_out.load() + w(0).counters().relay_dropped.load() >=
-           out_before + kBurst;
-  }));
+  PublishAndWait(kBurst);
   EXPECT_EQ(w(0).counters().relay_out.load() - out_before, kSlots);
   EXPECT_EQ(w(0).counters().relay_dropped.load(), kBurst - kSlots);
-  const uint64_t in_before = w(1).counters().relay_in.load();
-  release.set_value();
-  // Worker 1 takes what its ring holds; then the ring has room again.
-  ASSERT_TRUE(WaitUntil([&] { return w(1).counters().relay_in.load() >= in_before + kSlots; }));
+  ReleaseWorker1();
 
   Publish(kAfter);
   constexpr size_t kCount = kBurst + kAfter;
@@ -312,6 +325,36 @@ TEST_F(SmallRingRelayTest, PacketsAFullRingDroppedAreAskedForAgainAndArrive) {
   }
   EXPECT_EQ(w(0).counters().relay_repaired.load(), kBurst - kSlots);
   EXPECT_EQ(w(1).counters().retransmitted.load(), 0u);  // nobody's NACK: the ring's loss
+}
+
+// A resume must reach the other worker before the packets after it, or its
+// consumers would carry on with a gap (and ask for what was muted).
+TEST_F(SmallRingRelayTest, AResumeTheFullRingRefusedStillGoesBeforeThePacketsAfterIt) {
+  PublishAndWait(3);
+  ASSERT_TRUE(sub_->PumpUntil([&] { return sub_->rtp.size() >= 3; }));
+  HoldWorker1();
+  PublishAndWait(kSlots);  // fills the ring: packets 3..10
+  w(0).SetProducerPaused(kProducer, true);
+  PublishAndWait(10);  // muted: 11..20, not relayed
+  w(0).SetProducerPaused(kProducer, false);
+  Sync(0);            // the resume finds the ring full and waits
+  PublishAndWait(4);  // 21..24: dropped so as not to overtake it
+  EXPECT_EQ(w(0).counters().relay_dropped.load(), 4u);
+  ReleaseWorker1();
+  PublishAndWait(5);  // 25..29, after the resume
+  constexpr size_t kCount = 3 + kSlots + 5;
+  ASSERT_TRUE(sub_->PumpUntil([&] { return sub_->rtp.size() >= kCount; }))
+      << "got " << sub_->rtp.size() << " of " << kCount;
+  sub_->PumpFor(Millis{100});  // nothing muted or dropped follows
+  ASSERT_EQ(sub_->rtp.size(), kCount);
+  const uint16_t base_seq = sub_->rtp[0].sequence_number;
+  for (size_t i = 0; i < kCount; ++i) {
+    SCOPED_TRACE(i);
+    const size_t sent = i < 3 + kSlots ? i : i - (3 + kSlots) + 25;
+    EXPECT_EQ(sub_->rtp[i].payload, sent_[sent].payload);
+    EXPECT_EQ(sub_->rtp[i].sequence_number, static_cast<uint16_t>(base_seq + i));  // no gap
+  }
+  EXPECT_EQ(w(0).counters().relay_repaired.load(), 0u);
 }
 
 }  // namespace
