@@ -323,7 +323,9 @@ TEST_F(SmallRingRelayTest, PacketsAFullRingDroppedAreAskedForAgainAndArrive) {
     EXPECT_EQ(it->second->payload, sent_[i].payload);
     EXPECT_EQ(it->second->ssrc, kConsumerSsrc);
   }
-  EXPECT_EQ(w(0).counters().relay_repaired.load(), kBurst - kSlots);
+  // At least once each (a request repeated before the answer arrived is
+  // answered again; the copy's history drops the second).
+  EXPECT_GE(w(0).counters().relay_repaired.load(), kBurst - kSlots);
   EXPECT_EQ(w(1).counters().retransmitted.load(), 0u);  // nobody's NACK: the ring's loss
 }
 
