@@ -52,15 +52,9 @@ class MediaTest : public WorkerTest {
     ASSERT_TRUE(pub_);
     sub_ = ConnectedPeer(kSubTransport);
     ASSERT_TRUE(sub_);
-    ProducerParams p;
-    p.producer_id = kProducer;
-    p.transport_id = kPubTransport;
-    p.kind = MediaKind::kVideo;
-    p.mid = "0";
-    p.ssrc = kPublisherSsrc;
+    ProducerParams p = VideoProducerParams(kProducer, kPubTransport, kPublisherSsrc);
     p.rtx_ssrc = kPublisherRtxSsrc;
     p.rtx_codecs = {{kPublisherRtxPt, kPublisherPt}};
-    p.nack = true;
     worker_->AddProducer(p);
     worker_->AddConsumer(MakeConsumer());
     Sync();

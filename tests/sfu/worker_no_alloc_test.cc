@@ -37,13 +37,7 @@ constexpr uint8_t kTwccId = 3;
 // The publisher's video (producer 10 on transport 1), answering NACKs and
 // numbering packets for transport-cc.
 ProducerParams VideoProducer() {
-  ProducerParams p;
-  p.producer_id = 10;
-  p.transport_id = 1;
-  p.kind = MediaKind::kVideo;
-  p.mid = "0";
-  p.ssrc = kSsrc;
-  p.nack = true;
+  ProducerParams p = VideoProducerParams(10, 1, kSsrc);
   p.transport_cc_extension_id = kTwccId;
   return p;
 }

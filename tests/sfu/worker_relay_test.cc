@@ -51,13 +51,7 @@ class RelayTest : public ::testing::Test {
     sub_ = ConnectedPeer(1, kSubTransport);
     ASSERT_TRUE(sub_);
 
-    ProducerParams p;
-    p.producer_id = kProducer;
-    p.transport_id = kPubTransport;
-    p.kind = MediaKind::kVideo;
-    p.mid = "0";
-    p.ssrc = kPublisherSsrc;
-    p.nack = true;
+    ProducerParams p = VideoProducerParams(kProducer, kPubTransport, kPublisherSsrc);
     w(0).AddProducer(p);
     p.producer_id = kRelayedProducer;
     w(1).AddRelayedProducer(p, 0, kProducer);

@@ -51,16 +51,11 @@ class SimulcastTest : public WorkerTest {
     ASSERT_TRUE(pub_);
     sub_ = ConnectedPeer(kSubTransport);
     ASSERT_TRUE(sub_);
-    ProducerParams p;
-    p.producer_id = kProducer;
-    p.transport_id = kPubTransport;
-    p.kind = MediaKind::kVideo;
-    p.mid = "0";
+    ProducerParams p = VideoProducerParams(kProducer, kPubTransport, /*ssrc=*/0);  // rid-based
     p.mid_extension_id = kMidExt;
     p.rid_extension_id = kRidExt;
     p.rids = {"l", "h"};  // a=simulcast:send l;h — layer 0 is the lowest
     p.video_codecs = {{kPt, rtc::VideoCodec::kVp8}};
-    p.nack = true;
     worker_->AddProducer(p);
     ConsumerParams c;
     c.consumer_id = kConsumer;

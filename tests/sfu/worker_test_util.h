@@ -80,6 +80,20 @@ class RecordingListener final : public Worker::Listener {
 // Runs everything posted to `worker` so far (a worker executes posted
 // closures in order), so later packets meet the new state; false when the
 // worker thread is stuck.
+// A publisher's video producer, NACKed by the worker: what every media
+// fixture starts from before adding its own (RTX, simulcast, transport-cc).
+inline ProducerParams VideoProducerParams(uint64_t producer_id, uint64_t transport_id,
+                                          uint32_t ssrc) {
+  ProducerParams p;
+  p.producer_id = producer_id;
+  p.transport_id = transport_id;
+  p.kind = MediaKind::kVideo;
+  p.mid = "0";
+  p.ssrc = ssrc;
+  p.nack = true;
+  return p;
+}
+
 inline bool DrainPosted(Worker& worker) {
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> f = done->get_future();
