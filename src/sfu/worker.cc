@@ -1569,7 +1569,7 @@ class Worker::Impl final : public WebRtcTransport::Listener,
         if (!packet.ok()) return;
         owner_.counters_.relay_in.fetch_add(1, std::memory_order_relaxed);
         // The ring itself loses nothing but what a full ring dropped: gaps
-        // are asked for again from the source's history (SendRelayNack).
+        // are asked for again from the source's history (SendPublisherNack).
         if (stream->history && stream->nack.OnPacket(packet->sequence_number(), now_ms) ==
                                    NackGenerator::Arrival::kReset) {
           RequestKeyFrame(*stream, now_ms, /*force=*/false);  // too much lost to repair
