@@ -1181,25 +1181,25 @@ class Worker::Impl final : public WebRtcTransport::Listener,
     }
   }
 
-  // One stream (a producer or a simulcast layer): its due NACK, if any.
+  // One stream (a producer or a simulcast layer): its due NACK, if any, to
+  // the publisher, or for a relayed copy to the source worker (kNack).
   void SendPublisherNack(Producer& p, int64_t now_ms) {
-    std::array<uint16_t, kMaxNackSeqsPerTick> lost{};
     const Producer& top = p.parent != nullptr ? *p.parent : p;
+    if (p.nack.missing() == 0) return;
+    if (!top.relayed && (!p.params.nack || p.params.ssrc == 0 ||
+                         p.transport->state() != TransportState::kConnected)) {
+      return;
+    }
+    std::array<uint16_t, kMaxNackSeqsPerTick> lost{};
+    const size_t n = p.nack.CollectDue(now_ms, lost);
+    if (n == 0) return;
     if (top.relayed) {
-      // A relayed copy asks the source worker (kNack), not the publisher.
-      if (p.nack.missing() == 0) return;
-      const size_t n = p.nack.CollectDue(now_ms, lost);
-      if (n == 0) return;
       std::array<uint8_t, sizeof(lost)> bytes{};
       std::memcpy(bytes.data(), lost.data(), n * sizeof(uint16_t));
       PushRelay(top.source_worker, RelayMessage::Type::kNack, top.source_producer_id, p.layer,
                 false, now_ms, std::span(bytes.data(), n * sizeof(uint16_t)));
       return;
     }
-    if (!p.params.nack || p.nack.missing() == 0 || p.params.ssrc == 0) return;
-    if (p.transport->state() != TransportState::kConnected) return;
-    const size_t n = p.nack.CollectDue(now_ms, lost);
-    if (n == 0) return;
     TransportEntry* e = Find(p.params.transport_id);
     if (e == nullptr) return;
     const uint32_t sender = e->rtcp_ssrc;
