@@ -77,9 +77,6 @@ class RecordingListener final : public Worker::Listener {
   std::vector<Event> events_;
 };
 
-// Runs everything posted to `worker` so far (a worker executes posted
-// closures in order), so later packets meet the new state; false when the
-// worker thread is stuck.
 // A publisher's video producer, NACKed by the worker: what every media
 // fixture starts from before adding its own (RTX, simulcast, transport-cc).
 inline ProducerParams VideoProducerParams(uint64_t producer_id, uint64_t transport_id,
@@ -94,6 +91,9 @@ inline ProducerParams VideoProducerParams(uint64_t producer_id, uint64_t transpo
   return p;
 }
 
+// Runs everything posted to `worker` so far (a worker executes posted
+// closures in order), so later packets meet the new state; false when the
+// worker thread is stuck.
 inline bool DrainPosted(Worker& worker) {
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> f = done->get_future();
